@@ -1,0 +1,107 @@
+"""A deep ReLU network, at initialisation, maps every input to (almost) the same direction."""
+
+import json
+
+import altair as alt
+import torch
+
+from figures_src import theme
+from figures_src.figure import Figure, Result, table
+from figures_src.measures import cosine_matrix, off_diagonal
+from figures_src.model import MLP, MLPConfig, great_circle, seeded
+
+PARAMS = {
+    "d_in": 64, "width": 256, "depth": 100, "n_points": 72, "units_shown": 3, "classes": 3, "seed": 1,
+    "stored_layers": [0, 1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100],
+}
+
+
+SCALE_KEPT = "activation ÷ layer RMS"
+DIRECTION_ONLY = "activation ÷ its input's norm (direction)"
+
+
+def compute(p: dict) -> Result:
+    generator = seeded(p["seed"])
+    theta, x = great_circle(p["n_points"], p["d_in"], generator)
+    net = MLP(MLPConfig(d_in=p["d_in"], width=p["width"], depth=p["depth"]), generator)
+    # A random linear head of `classes` logits, read at any layer: its argmax is the predicted class.
+    heads = {n: torch.randn(n, p["classes"], generator=generator, dtype=x.dtype) / n**0.5
+             for n in (p["d_in"], p["width"])}
+    with torch.no_grad():
+        features = net.features(x)
+    rows, values = [], {}
+    for layer in p["stored_layers"]:
+        reps = features[layer]
+        rms = reps.pow(2).mean().sqrt()
+        # Dividing by each input's own norm removes the scale s(x) and leaves the direction.
+        direction = reps / reps.norm(dim=1, keepdim=True) * reps.shape[1] ** 0.5
+        predicted = (reps @ heads[reps.shape[1]]).argmax(dim=1)
+        for k in range(p["n_points"]):
+            for unit in range(p["units_shown"]):
+                rows.append({"layer": layer, "theta": theta[k], "unit": f"unit {unit + 1}",
+                             "activation": reps[k, unit] / rms, "direction": direction[k, unit],
+                             "predicted_class": predicted[k] + 1})
+        values[f"classes_l{layer}"] = len(predicted.unique())
+        values[f"min_cosine_l{layer}"] = off_diagonal(cosine_matrix(reps)).min()
+        norms = reps.norm(dim=1)
+        values[f"norm_spread_l{layer}"] = norms.max() / norms.min()
+    values["depth"] = p["depth"]
+    values["width"] = p["width"]
+    return Result(rows, values)
+
+
+def chart(rows: list, p: dict) -> alt.VConcatChart:
+    layer = theme.layer_slider(default=p["depth"], depth=p["depth"])
+    view = alt.param(name="view", value=SCALE_KEPT, bind=alt.binding_select(
+        options=[SCALE_KEPT, DIRECTION_ONLY], name="show "))
+    base = theme.at_slider_layer(alt.Chart(table(rows)), p["stored_layers"])
+    theta = alt.X("theta:Q", title="angle θ along the circle of inputs (radians)",
+                  scale=alt.Scale(domain=[0, 6.3], nice=False))
+    units = base.transform_calculate(
+        shown=f"view == {json.dumps(DIRECTION_ONLY)} ? datum.direction : datum.activation"
+    ).mark_line(strokeWidth=2).encode(
+        x=theta,
+        y=alt.Y("shown:Q", title="unit's activation (rescaled)",
+                scale=alt.Scale(domain=[-3, 5], clamp=True)),
+        color=alt.Color("unit:N", title=None, scale=alt.Scale(range=theme.CATEGORICAL[1:4])),
+        tooltip=["layer:Q", alt.Tooltip("theta:Q", format=".2f"),
+                 "unit:N", alt.Tooltip("shown:Q", title="value", format=".3f")],
+    ).add_params(layer, view).properties(height=theme.HEIGHT - 60,
+                                   title=theme.layer_title("Three units of φ at layer", p["stored_layers"]))
+    step = 2 * 3.141592653589793 / p["n_points"]
+    classes = base.transform_filter("datum.unit == 'unit 1'").transform_calculate(
+        theta_end=f"datum.theta + {1.05 * step}"  # overlap: no hairline gaps
+    ).mark_rect().encode(
+        x=alt.X("theta:Q", title=None, axis=None, scale=alt.Scale(domain=[0, 6.3], nice=False)),
+        x2="theta_end:Q",
+        color=alt.Color("predicted_class:N", title="predicted class",
+                        scale=alt.Scale(domain=list(range(1, p["classes"] + 1)),
+                                        range=["#E69F00", "#009E73", "#CC79A7"])),
+        tooltip=[alt.Tooltip("theta:Q", format=".2f"), "predicted_class:N"],
+    ).properties(height=28, title=alt.Title("class predicted by a random linear readout", fontSize=12))
+    return alt.vconcat(units, classes, spacing=12).resolve_scale(color="independent")
+
+
+FIGURE = Figure(
+    id="collapse-function",
+    title="The network's function flattens, layer by layer",
+    caption=(
+        "Inputs go around a circle (angle θ, all of norm 1). Move the slider: at layer 1 each unit is a "
+        "rich function of θ and a random readout predicts {{ value: collapse-function.classes_l1 }} different "
+        "classes around the circle; by layer {{ value: collapse-function.depth }} every unit is nearly flat and the readout "
+        "predicts {{ value: collapse-function.classes_l100 }} class for every input. Switch to "
+        "*direction*: dividing by each input's norm removes the scale s(x), and what is left is the "
+        "same vector C for every input."
+    ),
+    params=PARAMS,
+    compute=compute,
+    chart=chart,
+    alt_text=(
+        "Line chart of three units of a width-{{ value: collapse-function.width }} He-initialised ReLU network as "
+        "functions of the input angle, with a layer slider, above a strip of the class a random readout "
+        "predicts. At layer 1 the units vary strongly and {{ value: collapse-function.classes_l1 }} classes "
+        "appear; at layer 100 the units are nearly constant and {{ value: collapse-function.classes_l100 }} "
+        "class is predicted everywhere. Smallest pairwise cosine at layer 100: "
+        "{{ value: collapse-function.min_cosine_l100 | .3f }}."
+    ),
+)

@@ -1,0 +1,66 @@
+"""The cosine similarity between every pair of inputs' representations fills with ones."""
+
+import altair as alt
+
+from figures_src import theme
+from figures_src.figure import Figure, Result, table
+from figures_src.measures import cosine_matrix, off_diagonal
+from figures_src.model import MLP, MLPConfig, great_circle, seeded
+
+PARAMS = {
+    "d_in": 64, "width": 256, "depth": 100, "n_points": 20, "seed": 1,
+    "stored_layers": [0, 1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100],
+}
+
+
+def compute(p: dict) -> Result:
+    generator = seeded(p["seed"])
+    theta, x = great_circle(p["n_points"], p["d_in"], generator)
+    net = MLP(MLPConfig(d_in=p["d_in"], width=p["width"], depth=p["depth"]), generator)
+    features = net.features(x)
+    rows, values = [], {}
+    for layer in p["stored_layers"]:
+        cos = cosine_matrix(features[layer].detach())
+        rows += [{"layer": layer, "input_a": a + 1, "input_b": b + 1, "cosine": cos[a, b]}
+                 for a in range(p["n_points"]) for b in range(p["n_points"])]
+        values[f"min_cosine_l{layer}"] = off_diagonal(cos).min()
+        values[f"mean_cosine_l{layer}"] = off_diagonal(cos).mean()
+    values["n_points"] = p["n_points"]
+    return Result(rows, values)
+
+
+def chart(rows: list, p: dict) -> alt.Chart:
+    layer = theme.layer_slider(default=2, depth=p["depth"])
+    axis = dict(scale=alt.Scale(domain=list(range(1, p["n_points"] + 1))), axis=alt.Axis(values=[1, p["n_points"]]))
+    return theme.at_slider_layer(alt.Chart(table(rows)), p["stored_layers"]).mark_rect().encode(
+        x=alt.X("input_a:O", title="input a (in order around the circle)", **axis),
+        y=alt.Y("input_b:O", title="input b", **axis),
+        color=alt.Color("cosine:Q", title="cosine", scale=alt.Scale(scheme="blueorange", domain=[-1, 1])),
+        tooltip=["layer:Q", "input_a:O", "input_b:O",
+                 alt.Tooltip("cosine:Q", format=".3f")],
+    ).add_params(layer).properties(
+        width="container", height=theme.HEIGHT + 40,
+        title=theme.layer_title("Cosine between representations at layer", p["stored_layers"]),
+    )
+
+
+FIGURE = Figure(
+    id="collapse-similarity",
+    title="Every pair of inputs ends up pointing the same way",
+    caption=(
+        "Cosine similarity between the representations φˡ(x_a) and φˡ(x_b) of {{ value: collapse-similarity.n_points }} "
+        "inputs spaced around a circle. At layer 0 it is cos(θ_a − θ_b), from −1 to 1. After one ReLU layer no "
+        "cosine is negative; by layer 10 the smallest is {{ value: collapse-similarity.min_cosine_l10 | .2f }}, "
+        "by layer 100 {{ value: collapse-similarity.min_cosine_l100 | .3f }}: the matrix fills with ones."
+    ),
+    params=PARAMS,
+    compute=compute,
+    chart=chart,
+    alt_text=(
+        "Heat map of pairwise cosine similarities between {{ value: collapse-similarity.n_points }} inputs' "
+        "representations, with a layer slider. Mean off-diagonal cosine: "
+        "{{ value: collapse-similarity.mean_cosine_l0 | .2f }} at layer 0, "
+        "{{ value: collapse-similarity.mean_cosine_l10 | .3f }} at layer 10, "
+        "{{ value: collapse-similarity.mean_cosine_l100 | .3f }} at layer 100."
+    ),
+)

@@ -1,0 +1,1 @@
+"""MkDocs glue: embeds figures, figure references and living numbers in pages."""

@@ -1,0 +1,132 @@
+// Turns every .dl-chart on the page into an interactive Vega-Lite chart.
+// Works after Material's instant navigation (document$) and from file:// (DOMContentLoaded, no fetch:
+// each spec arrives as a small script that registers itself in window.dlFigureSpecs).
+(function () {
+  "use strict";
+  var views = new Map(); // element -> {view, scheme, width}
+
+  function scheme() {
+    return document.body.getAttribute("data-md-color-scheme") === "slate" ? "dark" : "light";
+  }
+
+  function loadSpec(element) {
+    var id = element.dataset.figure;
+    var specs = (window.dlFigureSpecs = window.dlFigureSpecs || {});
+    if (specs[id]) return Promise.resolve(specs[id]);
+    return new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = element.dataset.spec;
+      script.onload = function () { specs[id] ? resolve(specs[id]) : reject(new Error("no spec for " + id)); };
+      script.onerror = function () { reject(new Error("cannot load " + element.dataset.spec)); };
+      document.head.appendChild(script);
+    });
+  }
+
+  // Single and layered views fill the column by themselves (width "container");
+  // concatenated views get their width from the column here.
+  function fitToColumn(spec, width) {
+    var copy = JSON.parse(JSON.stringify(spec));
+    var inner = Math.max(200, width - 90);
+    (copy.vconcat || []).forEach(function (view) { view.width = inner; });
+    if (copy.hconcat) {
+      copy.hconcat.forEach(function (view) { view.width = Math.max(120, inner / copy.hconcat.length - 30); });
+    }
+    return copy;
+  }
+
+  function isConcat(spec) { return Boolean(spec.vconcat || spec.hconcat); }
+
+  function boundParams(spec) {
+    var names = [];
+    (function walk(node) {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (!node || typeof node !== "object") return;
+      (node.params || []).forEach(function (p) { if (p.bind && p.name) names.push(p.name); });
+      ["vconcat", "hconcat", "layer", "concat"].forEach(function (key) { walk(node[key]); });
+    })(spec);
+    return names;
+  }
+
+  function render(element, force) {
+    var current = views.get(element);
+    var width = element.clientWidth;
+    if (current && !force && current.scheme === scheme()) return Promise.resolve();
+    var state = {};
+    return loadSpec(element).then(function (spec) {
+      if (current) {
+        boundParams(spec).forEach(function (name) { state[name] = current.view.signal(name); });
+        current.view.finalize();
+      }
+      var target = element.querySelector(".dl-chart-view");
+      if (!target) {
+        target = document.createElement("div");
+        target.className = "dl-chart-view";
+        element.appendChild(target);
+      }
+      var themes = window.dlChartThemes;
+      var options = {
+        renderer: "svg",
+        actions: false, // the caption links the data, SVG and spec; no link to an outside editor
+        config: scheme() === "dark" ? themes.dark : {}
+      };
+      var prepared = isConcat(spec) ? fitToColumn(spec, width) : spec;
+      return window.vegaEmbed(target, prepared, options).then(function (result) {
+        Object.keys(state).forEach(function (name) { result.view.signal(name, state[name]); });
+        return result.view.runAsync().then(function () {
+          views.set(element, { view: result.view, scheme: scheme(), width: width, spec: spec });
+          element.classList.add("dl-rendered");
+          element.dataset.scheme = scheme();
+          element.dispatchEvent(new CustomEvent("dl:rendered", { bubbles: true }));
+        });
+      });
+    }).catch(function (error) {
+      element.classList.add("dl-failed");
+      console.error("figure " + element.dataset.figure + ": " + error.message);
+    });
+  }
+
+  function renderAll() {
+    views.forEach(function (entry, element) {
+      if (!document.body.contains(element)) { entry.view.finalize(); views.delete(element); }
+    });
+    document.querySelectorAll(".dl-chart").forEach(function (element) { render(element, false); });
+  }
+
+  function rerenderConcatOnResize() {
+    views.forEach(function (entry, element) {
+      if (isConcat(entry.spec) && Math.abs(element.clientWidth - entry.width) > 8) render(element, true);
+    });
+  }
+
+  function copyLink(button) {
+    var url = location.href.split("#")[0] + "#" + button.dataset.anchor;
+    var done = function () {
+      button.textContent = "link copied";
+      setTimeout(function () { button.textContent = "copy link"; }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(url).then(done, function () { window.prompt("Link to this figure:", url); });
+    } else {
+      window.prompt("Link to this figure:", url);
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".dl-copy-link");
+    if (button) copyLink(button);
+  });
+
+  new MutationObserver(function () {
+    views.forEach(function (entry, element) { if (entry.scheme !== scheme()) render(element, true); });
+  }).observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme"] });
+
+  var resizeTimer;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(rerenderConcatOnResize, 200);
+  });
+
+  if (window.document$) window.document$.subscribe(renderAll);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", renderAll);
+  else renderAll();
+})();

@@ -1,0 +1,182 @@
+"""The `figures` MkDocs plugin.
+
+What an author writes in Markdown stays tiny; this plugin expands it:
+  {{ figure: <id> }}                 on a line of its own: the figure, numbered and captioned
+  {{ ref: <id> }}                    a link "Figure 1.2" to the figure, on whatever page it lives
+  {{ value: <id>.<name> | <fmt> }}   a living number computed by figure <id> (format optional)
+
+Stages, one MkDocs event each: compute every figure before the site directory is touched
+(on_pre_build), add the exported files (on_files), number the figures in navigation order (on_nav),
+expand the markers (on_page_markdown), write the manifest (on_env).
+"""
+
+import html
+import importlib
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, get_plugin_logger
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.nav import Navigation
+from mkdocs.structure.pages import Page
+from mkdocs.utils import get_relative_url
+from mkdocs.utils.meta import get_data
+
+from figures_src.mkdocs_plugin.config import FiguresConfig
+
+log = get_plugin_logger(__name__)
+
+MARKER = re.compile(r"\{\{\s*([a-z]+)\s*:\s*([^}]*?)\s*\}\}")
+FIGURE_LINE = re.compile(r"^[ \t]*\{\{\s*figure\s*:\s*([^}\s]+)\s*\}\}[ \t]*$", re.MULTILINE)
+ASSETS = Path(__file__).parent / "assets"
+STATIC_SCRIPTS = ["figures/vendor/vega.js", "figures/theme.js", "figures/figures.js"]
+
+
+class FiguresPlugin(BasePlugin[FiguresConfig]):
+    def on_config(self, config):
+        self.root = Path(config.config_file_path).parent
+        config.extra_javascript[:0] = STATIC_SCRIPTS
+        config.extra_css.append("figures/figures.css")
+        config.markdown_extensions.append("md_in_html")
+        return config
+
+    def on_pre_build(self, config):
+        pipeline = fresh_pipeline()  # `mkdocs serve` re-imports edited experiment code
+        cache_dir = self.root / self.config.cache_dir
+        try:
+            self.figures = pipeline.discover(self.config.package)
+            self.computed = pipeline.compute_all(self.figures, cache_dir)
+            self.numbers = pipeline.living_numbers(self.computed)
+            self.exports = {fid: pipeline.export(c, self.numbers) for fid, c in self.computed.items()}
+            self.shared = {"figures/vendor/vega.js": pipeline.vega_bundle(cache_dir),
+                           "figures/theme.js": pipeline.theme_script()}
+        except pipeline.FigureError as error:
+            raise PluginError(str(error)) from error
+        self.expand_values = pipeline.expand_values
+        hits = sum(c.cache_hit for c in self.computed.values())
+        log.info(f"{len(self.computed)} figures ready ({hits} from cache, "
+                 f"{len(self.computed) - hits} computed in {sum(c.seconds for c in self.computed.values()):.1f} s)")
+
+    def on_files(self, files: Files, config):
+        for fid, exported in self.exports.items():
+            for name, content in exported.items():
+                files.append(File.generated(config, f"figures/{name}", content=content))
+        for path, content in self.shared.items():
+            files.append(File.generated(config, path, content=content))
+        for asset in ("figures.js", "figures.css"):
+            files.append(File.generated(config, f"figures/{asset}", abs_src_path=str(ASSETS / asset)))
+        return files
+
+    def on_nav(self, nav: Navigation, config, files: Files):
+        """Number figures in reading order: Figure <chapter>.<n> on the chapter page that shows it first."""
+        self.homes: dict[str, tuple[Page, str]] = {}
+        for page in nav.pages:
+            source = page.file.content_string
+            chapter = get_data(source)[1].get(self.config.chapter_key)
+            for index, fid in enumerate(FIGURE_LINE.findall(source), start=1):
+                self.check_id(fid, page)
+                if chapter is None or fid in self.homes:
+                    continue
+                self.homes[fid] = (page, f"{chapter}.{index}")
+        return nav
+
+    def check_id(self, fid: str, page: Page) -> None:
+        if fid not in self.figures:
+            raise PluginError(f"{page.file.src_uri}: unknown figure id {fid!r} "
+                              f"(known: {', '.join(sorted(self.figures))})")
+
+    def on_page_markdown(self, markdown: str, page: Page, config, files: Files):
+        def expand(match: re.Match) -> str:
+            kind, argument = match[1], match[2]
+            if kind == "figure":
+                return self.figure_html(argument, page)
+            if kind == "ref":
+                self.check_id(argument, page)
+                return f'<a class="dl-figref" href="{self.figure_url(argument, page)}">{self.label(argument)}</a>'
+            if kind == "value":
+                return self.living_number(match[0], page)
+            raise PluginError(f"{page.file.src_uri}: unknown marker {match[0]!r} "
+                              f"(use figure, ref or value)")
+
+        for match in MARKER.finditer(markdown):
+            if match[1] == "figure" and not FIGURE_LINE.fullmatch(
+                    markdown[markdown.rfind("\n", 0, match.start()) + 1:_line_end(markdown, match.end())]):
+                raise PluginError(f"{page.file.src_uri}: {match[0]!r} must stand on a line of its own")
+        return MARKER.sub(expand, markdown)
+
+    def living_number(self, marker: str, page: Page) -> str:
+        try:
+            text = self.expand_values(marker, self.numbers, page.file.src_uri)
+        except Exception as error:
+            raise PluginError(str(error)) from error
+        fid = marker.split(":", 1)[1].strip().split(".", 1)[0]
+        return (f'<a class="dl-value" href="{self.figure_url(fid, page)}" '
+                f'title="Computed at build time for {html.escape(self.label(fid))}">{text}</a>')
+
+    def label(self, fid: str) -> str:
+        return f"Figure {self.homes[fid][1]}" if fid in self.homes else "Figure"
+
+    def figure_url(self, fid: str, page: Page) -> str:
+        home = self.homes.get(fid, (page,))[0]
+        path = "" if home is page else get_relative_url(home.url, page.url)
+        return f"{path}#fig-{fid}"
+
+    def figure_html(self, fid: str, page: Page) -> str:
+        self.check_id(fid, page)
+        figure = self.figures[fid]
+        where = f"{page.file.src_uri}, figure {fid!r}"
+
+        def url(name: str) -> str:
+            return get_relative_url(f"figures/{name}", page.url)
+
+        module = self.figures[fid].compute.__module__.rpartition(".")[2]
+        caption = self.expand_values(figure.caption, self.numbers, f"{where} caption")
+        alt_text = html.escape(self.expand_values(figure.alt_text, self.numbers, f"{where} alt text"))
+        home = self.homes.get(fid, (page,))[0]
+        elsewhere = "" if home is page else f' <a href="{self.figure_url(fid, page)}">(in its chapter)</a>'
+        return f"""
+<figure class="dl-figure" id="fig-{fid}" markdown="block">
+<div class="dl-chart" data-figure="{fid}" data-spec="{url(f'js/{fid}.js')}">
+<img class="dl-static" src="{url(f'{fid}.svg')}" alt="{alt_text}">
+</div>
+<figcaption markdown="span"><a class="dl-fignum" href="#fig-{fid}">{self.label(fid)}</a> **{figure.title}.** {caption}{elsewhere}
+<span class="dl-figlinks"><a href="{url(f'{fid}.csv')}" download>data (CSV)</a> · <a href="{url(f'{fid}.svg')}">SVG</a> · <a href="{url(f'{fid}.vl.json')}">Vega-Lite spec</a> · <a href="{url(f'src/{module}.py')}">source</a> · <button type="button" class="dl-copy-link" data-anchor="fig-{fid}">copy link</button></span></figcaption>
+</figure>
+"""
+
+    def on_env(self, env, config, files: Files):
+        manifest = []
+        for fid, computed in self.computed.items():
+            page = self.homes.get(fid, (None,))[0]
+            manifest.append({
+                "id": fid,
+                "title": computed.figure.title,
+                "page": (config.site_url or "/") + page.url if page else None,
+                "anchor": f"fig-{fid}",
+                "files": sorted(f"figures/{name}" for name in self.exports[fid]),
+                "parameters": computed.figure.params,
+                "code_hash": computed.code_hash,
+            })
+        files.append(File.generated(config, "figures/manifest.json",
+                                    content=json.dumps(manifest, indent=1, allow_nan=False) + "\n"))
+        return env
+
+    def on_serve(self, server, config, builder):
+        server.watch(str(Path(importlib.import_module("figures_src").__file__).parent))
+        return server
+
+
+def _line_end(text: str, position: int) -> int:
+    end = text.find("\n", position)
+    return len(text) if end < 0 else end
+
+
+def fresh_pipeline() -> Any:
+    """Drop the experiment modules from the import cache so a rebuild sees edited code."""
+    for name in [n for n in sys.modules if n.startswith("figures_src.") and not n.startswith("figures_src.mkdocs_plugin")]:
+        del sys.modules[name]
+    return importlib.import_module("figures_src.pipeline")

@@ -1,0 +1,337 @@
+"""The build-time figure pipeline, as explicit stages: discover → compute (with a cache) → export.
+
+Each stage is a plain function so it can be tested alone; the MkDocs plugin only calls them.
+
+* discover: every module in `figures_src/figures/` declares one `FIGURE`.
+* compute: the experiment runs, or its result comes from the on-disk cache. The cache key covers the
+  figure module's source, the source of every `figures_src` module it imports (transitively), its
+  parameters and the library versions, so editing prose recomputes nothing and editing one figure
+  recomputes that figure only. An entry carries a checksum; a corrupt entry is recomputed, never used.
+* export: tidy CSV, Vega-Lite spec (validated against the Vega-Lite schema), static SVG, and a small
+  script that hands the spec to the page (works from `file://`, where `fetch` does not).
+"""
+
+import ast
+import hashlib
+import importlib
+import importlib.util
+import json
+import logging
+import math
+import os
+import pkgutil
+import platform
+import re
+import time
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import jsonschema
+import numpy
+import torch
+import vl_convert
+
+from figures_src import theme
+from figures_src.figure import Figure, Result, Row, csv_text
+
+log = logging.getLogger("mkdocs.plugins.figures")
+
+PACKAGE = "figures_src"
+FIGURE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+SIGNIFICANT_DIGITS = 6  # published numbers are rounded so a rebuild on another machine gives the same bytes
+VALUE = re.compile(r"\{\{\s*value\s*:\s*([a-z0-9-]+)\.(\w+)\s*(?:\|\s*([^}]*?)\s*)?\}\}")
+MARKER_OF_VALUE = re.compile(r"\{\{\s*value\s*:[^}]*\}\}")
+
+
+class FigureError(Exception):
+    """A figure cannot be built; the message names the figure and its file."""
+
+
+@dataclass
+class Computed:
+    figure: Figure
+    result: Result
+    cache_hit: bool
+    seconds: float  # time this build spent on the figure
+    code_hash: str
+
+
+# ---------------------------------------------------------------- discover
+
+def discover(package: str = f"{PACKAGE}.figures") -> dict[str, Figure]:
+    figures: dict[str, Figure] = {}
+    for info in sorted(pkgutil.iter_modules(importlib.import_module(package).__path__), key=lambda m: m.name):
+        module_name = f"{package}.{info.name}"
+        figure = getattr(importlib.import_module(module_name), "FIGURE", None)
+        if not isinstance(figure, Figure):
+            raise FigureError(f"{module_file(module_name)}: a figure module must define FIGURE = Figure(...)")
+        if not FIGURE_ID.match(figure.id) or figure.id.replace("-", "_") != info.name:
+            raise FigureError(f"{module_file(module_name)}: figure id {figure.id!r} must be the module name "
+                              f"with '-' for '_' ({info.name.replace('_', '-')!r})")
+        figures[figure.id] = figure
+    return figures
+
+
+def module_of(figure: Figure) -> str:
+    return figure.compute.__module__
+
+
+def module_file(module_name: str) -> Path:
+    return Path(importlib.util.find_spec(module_name).origin)
+
+
+def package_root() -> Path:
+    return module_file(PACKAGE).parent.parent
+
+
+def local_imports(module_name: str) -> set[str]:
+    """The `figures_src` modules this module's code depends on, itself included, transitively."""
+    seen: set[str] = set()
+    todo = [module_name]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        tree = ast.parse(module_file(name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                candidates = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = importlib.util.resolve_name("." * node.level + (node.module or ""), name.rpartition(".")[0]) \
+                    if node.level else node.module
+                candidates = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            todo += [c for c in candidates if c.split(".")[0] == PACKAGE and is_module(c)]
+    return seen
+
+
+def is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # `package.module.attribute`: the parent is a module, not a package
+        return False
+
+
+def code_hash(figure: Figure) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(local_imports(module_of(figure))):
+        digest.update(name.encode() + b"\0" + module_file(name).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def library_versions() -> dict[str, str]:
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
+            "altair": alt.__version__, "vl-convert": vl_convert.__version__}
+
+
+def cache_key(figure: Figure) -> str:
+    material = {"code": code_hash(figure), "params": figure.params, "versions": library_versions()}
+    return hashlib.sha256(canonical_json(material).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- compute
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def clean_number(x: Any) -> Any:
+    """Round floats for reproducible bytes; tensors and numpy scalars become Python numbers."""
+    if isinstance(x, (torch.Tensor, numpy.generic)):
+        x = x.item()
+    if isinstance(x, bool) or not isinstance(x, float):
+        return x
+    return float(f"{x:.{SIGNIFICANT_DIGITS}g}") if math.isfinite(x) else x
+
+
+def clean_rows(rows: list[Row]) -> list[Row]:
+    """Non-finite numbers (a diverged run) become null plus a `<column>_status` of 'inf', '-inf' or
+    'nan': valid JSON and CSV, and a chart can show the divergence instead of silently dropping it."""
+    cleaned = []
+    for row in rows:
+        out: Row = {}
+        for key, value in row.items():
+            value = clean_number(value)
+            if isinstance(value, float) and not math.isfinite(value):
+                out[key] = None
+                out[f"{key}_status"] = "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+            else:
+                out[key] = value
+        cleaned.append(out)
+    return cleaned
+
+
+def clean_result(figure: Figure, result: Result) -> Result:
+    if not isinstance(result, Result) or not result.rows:
+        raise FigureError(f"figure {figure.id!r} ({module_file(module_of(figure))}): the experiment must "
+                          f"return a Result with at least one row")
+    values = {name: clean_number(v) for name, v in result.values.items()}
+    for name, v in values.items():
+        if not isinstance(v, (int, float)) or (isinstance(v, float) and not math.isfinite(v)):
+            raise FigureError(f"figure {figure.id!r}: living number {name!r} is {v!r}; it must be a finite number")
+    return Result(rows=clean_rows(result.rows), values=values)
+
+
+def load_cached(figure: Figure, path: Path, key: str) -> Result | None:
+    if not path.exists():
+        return None
+    try:
+        entry = json.loads(path.read_text())
+        payload = entry["payload"]
+        intact = entry["checksum"] == hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+    except (ValueError, KeyError, TypeError):
+        intact = False
+    if not intact:
+        log.warning(f"figure {figure.id}: cache entry {path} is corrupt; recomputing")
+        return None
+    if entry.get("key") != key:
+        return None
+    return Result(rows=payload["rows"], values=payload["values"])
+
+
+def store(path: Path, key: str, result: Result) -> None:
+    payload = {"rows": result.rows, "values": result.values}
+    entry = {"key": key, "checksum": hashlib.sha256(canonical_json(payload).encode()).hexdigest(),
+             "payload": payload}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(entry, allow_nan=False))
+    os.replace(tmp, path)  # atomic: an interrupted build never leaves half an entry
+
+
+def compute(figure: Figure, cache_dir: Path) -> Computed:
+    key = cache_key(figure)
+    path = cache_dir / f"{figure.id}.json"
+    start = time.perf_counter()
+    result = load_cached(figure, path, key)
+    hit = result is not None
+    if not hit:
+        torch.manual_seed(0)  # experiments seed their own generators; this guards anything that forgets
+        try:
+            result = clean_result(figure, figure.compute(dict(figure.params)))
+        except FigureError:
+            raise
+        except Exception as error:
+            raise FigureError(f"figure {figure.id!r} ({module_file(module_of(figure))}) failed: "
+                              f"{type(error).__name__}: {error}") from error
+        store(path, key, result)
+    seconds = time.perf_counter() - start
+    log.info(f"figure {figure.id}: {'cache hit' if hit else 'computed'} in {seconds:.2f} s")
+    return Computed(figure, result, hit, seconds, code_hash(figure))
+
+
+def compute_all(figures: dict[str, Figure], cache_dir: Path) -> dict[str, Computed]:
+    return {fid: compute(figure, cache_dir) for fid, figure in figures.items()}
+
+
+# ---------------------------------------------------------------- living numbers
+
+def living_numbers(computed: dict[str, Computed]) -> dict[str, float]:
+    return {f"{fid}.{name}": value for fid, c in computed.items() for name, value in c.result.values.items()}
+
+
+def format_number(value: float, spec: str | None) -> str:
+    if spec:
+        return format(value, spec)
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.3g}"
+
+
+def expand_values(text: str, numbers: dict[str, float], where: str) -> str:
+    """Replace every `{{ value: figure-id.name | format }}`; an unknown name is an error naming `where`."""
+    def replace(match: re.Match) -> str:
+        name = f"{match[1]}.{match[2]}"
+        if name not in numbers:
+            raise FigureError(f"{where}: unknown living number {name!r}")
+        try:
+            return format_number(numbers[name], match[3])
+        except ValueError as error:
+            raise FigureError(f"{where}: bad format {match[3]!r} for living number {name!r}: {error}") from error
+    for marker in MARKER_OF_VALUE.findall(text):
+        if not VALUE.fullmatch(marker):
+            raise FigureError(f"{where}: malformed living number {marker!r}; "
+                              f"write {{{{ value: figure-id.name }}}} or {{{{ value: figure-id.name | .3f }}}}")
+    return VALUE.sub(replace, text)
+
+
+# ---------------------------------------------------------------- export
+
+@cache
+def vega_lite_validator() -> jsonschema.Draft7Validator:
+    schema = Path(alt.__file__).parent / "vegalite" / "v6" / "schema" / "vega-lite-schema.json"
+    return jsonschema.Draft7Validator(json.loads(schema.read_text()))
+
+
+def vega_lite_spec(c: Computed, description: str) -> dict[str, Any]:
+    fig = c.figure
+    try:
+        spec = fig.chart(c.result.rows, dict(fig.params)).properties(description=description).to_dict()
+    except Exception as error:
+        raise FigureError(f"figure {fig.id!r} ({module_file(module_of(fig))}): the chart cannot be built: "
+                          f"{type(error).__name__}: {error}") from error
+    # Altair validates while building; the explicit check also covers anything added afterwards.
+    errors = sorted(vega_lite_validator().iter_errors(spec), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        raise FigureError(f"figure {fig.id!r}: invalid Vega-Lite spec at "
+                          f"{'/'.join(map(str, first.absolute_path)) or '(top)'}: {first.message[:300]}")
+    return spec
+
+
+def static_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec at its default state with a fixed width, for the SVG."""
+    static = json.loads(json.dumps(spec))
+    if static.get("width") == "container":
+        static["width"] = theme.STATIC_WIDTH
+    return static
+
+
+def vl_version() -> str:
+    return ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+
+
+def render_svg(figure_id: str, spec: dict[str, Any]) -> str:
+    try:
+        return vl_convert.vegalite_to_svg(static_spec(spec), vl_version=vl_version())
+    except Exception as error:
+        raise FigureError(f"figure {figure_id!r}: the static SVG cannot be rendered: {error}") from error
+
+
+def spec_script(figure_id: str, spec: dict[str, Any]) -> str:
+    return (f"(window.dlFigureSpecs = window.dlFigureSpecs || {{}})[{json.dumps(figure_id)}] = "
+            f"{json.dumps(spec, separators=(',', ':'), allow_nan=False)};\n")
+
+
+def export(c: Computed, numbers: dict[str, float]) -> dict[str, str]:
+    """All files of one figure, by name under `figures/`."""
+    fid = c.figure.id
+    description = expand_values(c.figure.alt_text, numbers, f"figure {fid!r} alt text")
+    spec = vega_lite_spec(c, description)
+    return {
+        f"{fid}.vl.json": json.dumps(spec, indent=1, allow_nan=False) + "\n",
+        f"{fid}.csv": csv_text(c.result.rows),
+        f"{fid}.svg": render_svg(fid, spec),
+        f"js/{fid}.js": spec_script(fid, spec),
+        f"src/{module_of(c.figure).rpartition('.')[2]}.py": module_file(module_of(c.figure)).read_text(),
+    }
+
+
+def theme_script() -> str:
+    return f"window.dlChartThemes = {json.dumps({'light': theme.LIGHT, 'dark': theme.DARK})};\n"
+
+
+def vega_bundle(cache_dir: Path) -> str:
+    """Vega, Vega-Lite and vega-embed in one script served by the site (no CDN), cached per version."""
+    path = cache_dir / f"vega-bundle-{vl_convert.__version__}.js"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(vl_convert.javascript_bundle())
+        os.replace(tmp, path)
+    return path.read_text()

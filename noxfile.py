@@ -1,0 +1,71 @@
+"""Sessions: build (the complete site into site/), test (the whole suite), serve (live preview), bench."""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["test"]
+
+ROOT = Path(__file__).parent
+PYTHON = "3.11"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def install(session: nox.Session, extras: str = "") -> None:
+    # torch==2.13.0 is pinned in pyproject.toml: a CPU wheel, never the multi-GB CUDA build.
+    session.install("-c", "constraints.txt", "-e", f".{extras}")
+
+
+def build_site(session: nox.Session) -> None:
+    """Build into a staging folder and swap it in: a failed build never leaves a half-written site/."""
+    staging = ROOT / "site.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(staging), env={"NO_MKDOCS_2_WARNING": "1"})
+    shutil.rmtree(ROOT / "site", ignore_errors=True)
+    staging.rename(ROOT / "site")
+    session.log(f"site built in {ROOT / 'site'}")
+
+
+@nox.session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """The complete site into site/ (figures computed or taken from .cache/)."""
+    install(session)
+    build_site(session)
+
+
+@nox.session(python=PYTHON)
+def serve(session: nox.Session) -> None:
+    """Live preview at http://127.0.0.1:8000/optimization/: edits to docs/ or figures_src/ rebuild."""
+    install(session)
+    session.run("mkdocs", "serve", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+def ensure_chromium(session: nox.Session) -> None:
+    if CHROMIUM.exists():
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        session.log("Chromium is missing: installing Debian's chromium for the browser tests")
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", "chromium", external=True)
+        return
+    session.error(f"The browser tests need Chromium at {CHROMIUM}: install it with `sudo apt-get install chromium`.")
+
+
+@nox.session(python=PYTHON)
+def test(session: nox.Session) -> None:
+    """The whole suite: science, pipeline, and the built site in headless Chromium."""
+    ensure_chromium(session)
+    install(session, "[test]")
+    session.run("pytest", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Print build timings: clean figure build, cached rebuild, mkdocs build, per-figure compute time."""
+    install(session)
+    session.run("python", "-m", "figures_src.bench", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
