@@ -296,11 +296,19 @@ def vl_version() -> str:
     return ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
 
 
+SVG_COUNTER_ID = re.compile(r"\b(gradient_|clip)(\d+)\b")
+
+
 def render_svg(figure_id: str, spec: dict[str, Any]) -> str:
     try:
-        return vl_convert.vegalite_to_svg(static_spec(spec), vl_version=vl_version())
+        svg = vl_convert.vegalite_to_svg(static_spec(spec), vl_version=vl_version())
     except Exception as error:
         raise FigureError(f"figure {figure_id!r}: the static SVG cannot be rendered: {error}") from error
+    # Vega numbers gradients and clip paths with a process-wide counter; renumber per file for
+    # byte-identical rebuilds.
+    renumbered: dict[str, str] = {}
+    return SVG_COUNTER_ID.sub(
+        lambda m: renumbered.setdefault(m[0], f"{m[1]}{sum(k.startswith(m[1]) for k in renumbered)}"), svg)
 
 
 def spec_script(figure_id: str, spec: dict[str, Any]) -> str:

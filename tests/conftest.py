@@ -22,24 +22,32 @@ def run_mkdocs(config: Path, site_dir: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def site_dir(tmp_path_factory) -> Path:
-    """The real site, built once for the whole session (figures from the project's cache)."""
-    site = tmp_path_factory.mktemp("build") / "site"
-    result = run_mkdocs(ROOT / "mkdocs.yml", site)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return site
-
-
-@pytest.fixture(scope="session")
-def site_url(site_dir, tmp_path_factory) -> str:
-    """The built site over HTTP at the same path as on GitHub Pages."""
+def http_root(tmp_path_factory):
+    """A local web server; yields (folder it serves, its URL)."""
     root = tmp_path_factory.mktemp("www")
-    shutil.copytree(site_dir, root / BASE_PATH.strip("/"))
     handler = functools.partial(QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}{BASE_PATH}"
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def site_url(http_root) -> str:
+    return http_root[1] + BASE_PATH
+
+
+@pytest.fixture(scope="session")
+def site_dir(http_root, site_url) -> Path:
+    """The real site, built once for the session (figures from the project's cache) and served at the
+    same path as on GitHub Pages. site_url names the local server: Material's instant navigation only
+    follows links it finds in the sitemap, matched on host and port."""
+    site = http_root[0] / BASE_PATH.strip("/")
+    config = http_root[0].parent / "mkdocs.yml"
+    config.write_text(f"INHERIT: {ROOT / 'mkdocs.yml'}\ndocs_dir: {ROOT / 'docs'}\nsite_url: {site_url}\n")
+    result = run_mkdocs(config, site)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return site
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

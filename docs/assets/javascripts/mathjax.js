@@ -9,10 +9,12 @@ window.MathJax = {
 // startup typesets the page.
 if (window.document$) {
   window.document$.subscribe(function () {
-    if (!window.MathJax.typesetPromise) return;
-    window.MathJax.startup.output.clearCache();
-    window.MathJax.typesetClear();
-    window.MathJax.texReset();
-    window.MathJax.typesetPromise();
+    var startup = window.MathJax.startup;
+    if (!startup || !startup.promise) return; // not loaded yet: its startup typesets the page
+    startup.promise.then(function () {
+      window.MathJax.typesetClear();
+      window.MathJax.texReset();
+      return window.MathJax.typesetPromise();
+    });
   });
 }

@@ -34,6 +34,15 @@
     return copy;
   }
 
+  function merge(base, override) {
+    var out = Object.assign({}, base);
+    Object.keys(override).forEach(function (key) {
+      var value = override[key];
+      out[key] = value && typeof value === "object" && !Array.isArray(value) ? merge(base[key] || {}, value) : value;
+    });
+    return out;
+  }
+
   function isConcat(spec) { return Boolean(spec.vconcat || spec.hconcat); }
 
   function boundParams(spec) {
@@ -63,13 +72,14 @@
         target.className = "dl-chart-view";
         element.appendChild(target);
       }
-      var themes = window.dlChartThemes;
       var options = {
         renderer: "svg",
-        actions: false, // the caption links the data, SVG and spec; no link to an outside editor
-        config: scheme() === "dark" ? themes.dark : {}
+        actions: false // the caption links the data, SVG and spec; no link to an outside editor
       };
-      var prepared = isConcat(spec) ? fitToColumn(spec, width) : spec;
+      var prepared = isConcat(spec) ? fitToColumn(spec, width) : JSON.parse(JSON.stringify(spec));
+      // The spec carries the light theme; dark mode overrides it key by key (a spec's own config
+      // takes precedence over vega-embed's config option, so merge into the spec itself).
+      if (scheme() === "dark") prepared.config = merge(prepared.config || {}, window.dlChartThemes.dark);
       return window.vegaEmbed(target, prepared, options).then(function (result) {
         Object.keys(state).forEach(function (name) { result.view.signal(name, state[name]); });
         return result.view.runAsync().then(function () {

@@ -1,0 +1,135 @@
+"""The built site: exports, manifest, and the pages in a real browser (Playwright + Debian Chromium)."""
+
+import csv
+import io
+import json
+import re
+from urllib.parse import urlparse
+
+import pytest
+
+from figures_src import pipeline
+from tests.conftest import BASE_PATH
+
+pytestmark = pytest.mark.build
+
+
+def pages(site_dir) -> list[str]:
+    """Every page of the site, as a path relative to the site root."""
+    return sorted(str(p.parent.relative_to(site_dir)).replace(".", "") + "/" if p.parent != site_dir else ""
+                  for p in site_dir.rglob("index.html") if "figures" not in p.parts and "search" not in p.parts)
+
+
+def test_every_figure_is_exported_and_listed_in_the_manifest(site_dir):
+    figures = pipeline.discover()
+    manifest = {entry["id"]: entry for entry in json.loads((site_dir / "figures" / "manifest.json").read_text())}
+    assert set(manifest) == set(figures)
+    validator = pipeline.vega_lite_validator()
+    for fid, entry in manifest.items():
+        assert {"id", "title", "page", "anchor", "files", "parameters", "code_hash"} <= set(entry)
+        for name in ("vl.json", "csv", "svg"):
+            assert f"figures/{fid}.{name}" in entry["files"]
+            assert (site_dir / "figures" / f"{fid}.{name}").stat().st_size > 0
+        assert not list(validator.iter_errors(json.loads((site_dir / "figures" / f"{fid}.vl.json").read_text())))
+        assert (site_dir / "figures" / f"{fid}.svg").read_text().lstrip().startswith("<svg")
+        page = urlparse(entry["page"]).path.split(BASE_PATH, 1)[1]
+        assert f'id="{entry["anchor"]}"' in (site_dir / page / "index.html").read_text(), fid
+
+
+def test_correlation_csv_is_tidy(site_dir):
+    rows = list(csv.DictReader(io.StringIO((site_dir / "figures" / "correlation-by-depth.csv").read_text())))
+    assert {"layer", "width", "source", "correlation"} <= set(rows[0])
+    assert {r["source"] for r in rows} == {"simulation", "theory"}
+    assert {r["width"] for r in rows if r["source"] == "simulation"} == {"64", "256", "1024"}
+    assert max(int(r["layer"]) for r in rows) == 100
+
+
+def test_figures_are_numbered_captioned_and_linked(site_dir):
+    html = (site_dir / "observation" / "index.html").read_text()
+    for number, fid in enumerate(["collapse-function", "collapse-similarity", "correlation-by-depth"], start=1):
+        block = html[html.index(f'id="fig-{fid}"'):]
+        block = block[:block.index("</figure>")]
+        assert f"Figure 1.{number}" in block
+        for link in (f"../figures/{fid}.csv", f"../figures/{fid}.svg", f"../figures/src/{fid.replace('-', '_')}.py"):
+            assert f'href="{link}"' in block
+        assert "{{" not in block  # every living number expanded
+
+
+def test_no_page_references_another_host(site_dir):
+    for html_file in site_dir.rglob("*.html"):
+        html = html_file.read_text()
+        for tag in re.findall(r"<(?:script|link|img|iframe|source)\b[^>]*>", html):
+            url = re.search(r'(?:src|href)="([^"]+)"', tag)
+            if url is None or re.search(r'rel="(canonical|alternate)"', tag):  # links, not loads
+                continue
+            assert not re.match(r"^(https?:)?//", url[1]), f"{html_file}: loads {url[1]}"
+
+
+def open_page(browser, url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log = {"errors": [], "requests": []}
+    page.on("console", lambda m: m.type == "error" and log["errors"].append(m.text))
+    page.on("pageerror", lambda e: log["errors"].append(str(e)))
+    page.on("request", lambda r: log["requests"].append(r.url))
+    page.goto(url)
+    page.wait_for_function("Array.from(document.querySelectorAll('.dl-chart')).every("
+                           "e => e.classList.contains('dl-rendered') || e.classList.contains('dl-failed'))",
+                           timeout=30_000)
+    return page, log
+
+
+@pytest.mark.browser
+def test_every_chart_on_every_page_renders_without_errors_or_outside_requests(browser, site_dir, site_url):
+    host = urlparse(site_url).netloc
+    for path in pages(site_dir):
+        page, log = open_page(browser, site_url + path)
+        charts = page.locator(".dl-chart")
+        for i in range(charts.count()):
+            chart = charts.nth(i)
+            assert "dl-rendered" in chart.get_attribute("class"), chart.get_attribute("data-figure")
+            assert chart.locator(".dl-chart-view svg .mark-group").count() > 0
+        if charts.count():
+            page.wait_for_function("document.querySelectorAll('mjx-container').length > 0")
+        assert log["errors"] == [], (path, log["errors"])
+        outside = [u for u in log["requests"] if urlparse(u).netloc != host and not u.startswith("data:")]
+        assert outside == [], (path, outside)
+        page.close()
+
+
+def chart_svg(page, fid):
+    return page.locator(f"#fig-{fid} .dl-chart-view svg").inner_html()
+
+
+@pytest.mark.browser
+def test_moving_a_slider_changes_the_chart(browser, site_url):
+    page, log = open_page(browser, site_url + "observation/")
+    for fid, value in (("collapse-similarity", "50"), ("collapse-function", "1")):
+        before = chart_svg(page, fid)
+        slider = page.locator(f"#fig-{fid} input[type=range]")
+        slider.evaluate("(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }", value)
+        page.wait_for_timeout(300)
+        after = chart_svg(page, fid)
+        assert after != before, fid
+        assert f"layer {value}" in after  # the title follows the slider
+    assert log["errors"] == []
+
+
+@pytest.mark.browser
+def test_dark_mode_toggle_rerenders_the_charts(browser, site_url):
+    page, log = open_page(browser, site_url + "observation/")
+    label_colour = "document.querySelector('#fig-correlation-by-depth .role-axis-label text').getAttribute('fill')"
+    light = page.evaluate(label_colour)
+    page.locator("form[data-md-component=palette] label:visible").first.click()
+    page.wait_for_function("Array.from(document.querySelectorAll('.dl-chart')).every(e => e.dataset.scheme === 'dark')")
+    assert page.evaluate(label_colour) != light
+    assert log["errors"] == []
+
+
+@pytest.mark.browser
+def test_charts_render_after_instant_navigation(browser, site_url):
+    page, log = open_page(browser, site_url)
+    page.evaluate("window.notReloaded = true")
+    page.locator("article a[href$='observation/']").first.click()
+    page.wait_for_function("document.querySelectorAll('.dl-chart.dl-rendered').length === 3", timeout=30_000)
+    assert page.evaluate("window.notReloaded === true"), "the click did a full reload, not instant navigation"
+    assert log["errors"] == []
