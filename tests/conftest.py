@@ -33,21 +33,23 @@ def http_root(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def site_url(http_root) -> str:
-    return http_root[1] + BASE_PATH
-
-
-@pytest.fixture(scope="session")
-def site_dir(http_root, site_url) -> Path:
+def site_dir(http_root) -> Path:
     """The real site, built once for the session (figures from the project's cache) and served at the
     same path as on GitHub Pages. site_url names the local server: Material's instant navigation only
     follows links it finds in the sitemap, matched on host and port."""
     site = http_root[0] / BASE_PATH.strip("/")
+    site_url = http_root[1] + BASE_PATH
     config = http_root[0].parent / "mkdocs.yml"
     config.write_text(f"INHERIT: {ROOT / 'mkdocs.yml'}\ndocs_dir: {ROOT / 'docs'}\nsite_url: {site_url}\n")
     result = run_mkdocs(config, site)
     assert result.returncode == 0, result.stderr[-3000:]
     return site
+
+
+@pytest.fixture(scope="session")
+def site_url(http_root, site_dir) -> str:
+    """Where the built site is served."""
+    return http_root[1] + BASE_PATH
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -133,3 +133,19 @@ def test_charts_render_after_instant_navigation(browser, site_url):
     page.wait_for_function("document.querySelectorAll('.dl-chart.dl-rendered').length === 3", timeout=30_000)
     assert page.evaluate("window.notReloaded === true"), "the click did a full reload, not instant navigation"
     assert log["errors"] == []
+
+
+@pytest.mark.browser
+def test_phone_width_has_no_horizontal_scroll_and_shows_every_equation(browser, site_url):
+    page = browser.new_page(viewport={"width": 390, "height": 800})
+    page.goto(site_url + "observation/")
+    page.wait_for_function("document.querySelectorAll('.dl-chart.dl-rendered').length === 3", timeout=30_000)
+    page.wait_for_function("document.querySelectorAll('div.arithmatex mjx-container').length > 0")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    sizes = page.evaluate("Array.from(document.querySelectorAll('div.arithmatex mjx-container > svg'))"
+                          ".map(s => s.getBoundingClientRect().width)")
+    assert sizes and min(sizes) > 50  # a collapsed (invisible) equation measures ~1 px
+    chart_widths = page.evaluate("Array.from(document.querySelectorAll('.dl-chart-view svg'))"
+                                 ".map(s => s.getBoundingClientRect().right)")
+    assert max(chart_widths) <= 390
+    page.close()
