@@ -149,3 +149,11 @@ def test_phone_width_has_no_horizontal_scroll_and_shows_every_equation(browser, 
                                  ".map(s => s.getBoundingClientRect().right)")
     assert max(chart_widths) <= 390
     page.close()
+
+
+@pytest.mark.browser
+def test_charts_render_from_the_built_folder_opened_directly(browser, site_dir):
+    page, log = open_page(browser, (site_dir / "observation" / "index.html").as_uri())
+    assert page.locator(".dl-chart.dl-rendered").count() == 3
+    assert [u for u in log["requests"] if not u.startswith(("file://", "data:"))] == []
+    assert log["errors"] == []

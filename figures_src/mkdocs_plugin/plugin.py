@@ -45,7 +45,7 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         return config
 
     def on_pre_build(self, config):
-        pipeline = fresh_pipeline()  # `mkdocs serve` re-imports edited experiment code
+        self.pipeline = pipeline = fresh_pipeline()  # `mkdocs serve` re-imports edited experiment code
         cache_dir = self.root / self.config.cache_dir
         try:
             self.figures = pipeline.discover(self.config.package)
@@ -56,7 +56,6 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
                            "figures/theme.js": pipeline.theme_script()}
         except pipeline.FigureError as error:
             raise PluginError(str(error)) from error
-        self.expand_values = pipeline.expand_values
         hits = sum(c.cache_hit for c in self.computed.values())
         log.info(f"{len(self.computed)} figures ready ({hits} from cache, "
                  f"{len(self.computed) - hits} computed in {sum(c.seconds for c in self.computed.values()):.1f} s)")
@@ -110,8 +109,8 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
 
     def living_number(self, marker: str, page: Page) -> str:
         try:
-            text = self.expand_values(marker, self.numbers, page.file.src_uri)
-        except Exception as error:
+            text = self.pipeline.expand_values(marker, self.numbers, page.file.src_uri)
+        except self.pipeline.FigureError as error:
             raise PluginError(str(error)) from error
         fid = marker.split(":", 1)[1].strip().split(".", 1)[0]
         return (f'<a class="dl-value" href="{self.figure_url(fid, page)}" '
@@ -133,9 +132,12 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         def url(name: str) -> str:
             return get_relative_url(f"figures/{name}", page.url)
 
-        module = self.figures[fid].compute.__module__.rpartition(".")[2]
-        caption = self.expand_values(figure.caption, self.numbers, f"{where} caption")
-        alt_text = html.escape(self.expand_values(figure.alt_text, self.numbers, f"{where} alt text"))
+        module = self.pipeline.module_of(figure).rpartition(".")[2]
+        try:
+            caption = self.pipeline.expand_values(figure.caption, self.numbers, f"{where} caption")
+            alt_text = html.escape(self.pipeline.expand_values(figure.alt_text, self.numbers, f"{where} alt text"))
+        except self.pipeline.FigureError as error:
+            raise PluginError(str(error)) from error
         home = self.homes.get(fid, (page,))[0]
         elsewhere = "" if home is page else f' <a href="{self.figure_url(fid, page)}">(in its chapter)</a>'
         return f"""
