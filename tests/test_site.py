@@ -157,3 +157,25 @@ def test_charts_render_from_the_built_folder_opened_directly(browser, site_dir):
     assert page.locator(".dl-chart.dl-rendered").count() == 3
     assert [u for u in log["requests"] if not u.startswith(("file://", "data:"))] == []
     assert log["errors"] == []
+
+
+@pytest.mark.browser
+def test_a_link_opens_a_chart_in_its_state_and_ignores_invalid_values(browser, site_url):
+    page, log = open_page(browser, site_url + "observation/?collapse-similarity.layer=50"
+                                   "&collapse-function.layer=999&collapse-function.view=banana#fig-collapse-similarity")
+    assert "layer 50" in chart_svg(page, "collapse-similarity")
+    assert page.locator("#fig-collapse-similarity input[type=range]").input_value() == "50"
+    assert "layer 100" in chart_svg(page, "collapse-function")  # out of range: the default, not a broken chart
+    assert log["errors"] == []
+
+
+@pytest.mark.browser
+def test_moving_a_slider_updates_the_link(browser, site_url):
+    page, log = open_page(browser, site_url + "observation/")
+    page.locator("#fig-collapse-similarity input[type=range]").evaluate(
+        "el => { el.value = 7; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    page.wait_for_function("location.search.includes('collapse-similarity.layer=7')")
+    assert page.url.endswith("#fig-collapse-similarity")
+    reopened, _ = open_page(browser, page.url)
+    assert "layer 7" in chart_svg(reopened, "collapse-similarity")
+    assert log["errors"] == []

@@ -45,25 +45,66 @@
 
   function isConcat(spec) { return Boolean(spec.vconcat || spec.hconcat); }
 
+  // Bound params (sliders, menus) of a spec, with their bindings, from every nested view.
   function boundParams(spec) {
-    var names = [];
+    var found = [];
     (function walk(node) {
       if (Array.isArray(node)) return node.forEach(walk);
       if (!node || typeof node !== "object") return;
-      (node.params || []).forEach(function (p) { if (p.bind && p.name) names.push(p.name); });
+      (node.params || []).forEach(function (p) { if (p.bind && p.name && p.bind.input) found.push(p); });
       ["vconcat", "hconcat", "layer", "concat"].forEach(function (key) { walk(node[key]); });
     })(spec);
-    return names;
+    return found;
+  }
+
+  // Chart state in the URL: ?<figure-id>.<param>=<value>. A value the control could not take is
+  // ignored (the chart keeps its default), so a mistyped link never breaks a chart.
+  function parseBound(param, raw) {
+    var bind = param.bind;
+    if (bind.input === "range") {
+      var x = Number(raw);
+      var ok = raw !== "" && isFinite(x) && (bind.min === undefined || x >= bind.min) &&
+        (bind.max === undefined || x <= bind.max);
+      return ok ? { value: x } : null;
+    }
+    if (bind.input === "checkbox") return raw === "true" || raw === "false" ? { value: raw === "true" } : null;
+    if (bind.options) {
+      var match = bind.options.filter(function (o) { return String(o) === raw; });
+      return match.length ? { value: match[0] } : null;
+    }
+    return null;
+  }
+
+  function stateFromUrl(id, params) {
+    var query = new URLSearchParams(location.search);
+    var state = {};
+    params.forEach(function (param) {
+      var raw = query.get(id + "." + param.name);
+      if (raw === null) return;
+      var parsed = parseBound(param, raw);
+      if (parsed) state[param.name] = parsed.value;
+      else console.warn("figure " + id + ": ignoring " + param.name + "=" + raw + " from the link");
+    });
+    return state;
+  }
+
+  function writeStateToUrl(id, name, value) {
+    var url = new URL(location.href);
+    url.searchParams.set(id + "." + name, String(value));
+    url.hash = "fig-" + id;
+    history.replaceState(history.state, "", url);
   }
 
   function render(element, force) {
     var current = views.get(element);
     var width = element.clientWidth;
     if (current && !force && current.scheme === scheme()) return Promise.resolve();
-    var state = {};
+    var id = element.dataset.figure;
     return loadSpec(element).then(function (spec) {
+      var params = boundParams(spec);
+      var state = stateFromUrl(id, params);
       if (current) {
-        boundParams(spec).forEach(function (name) { state[name] = current.view.signal(name); });
+        params.forEach(function (p) { state[p.name] = current.view.signal(p.name); });
         current.view.finalize();
       }
       var target = element.querySelector(".dl-chart-view");
@@ -82,6 +123,9 @@
       if (scheme() === "dark") prepared.config = merge(prepared.config || {}, window.dlChartThemes.dark);
       return window.vegaEmbed(target, prepared, options).then(function (result) {
         Object.keys(state).forEach(function (name) { result.view.signal(name, state[name]); });
+        params.forEach(function (p) {
+          result.view.addSignalListener(p.name, function (name, value) { writeStateToUrl(id, name, value); });
+        });
         return result.view.runAsync().then(function () {
           views.set(element, { view: result.view, scheme: scheme(), width: width, spec: spec });
           element.classList.add("dl-rendered");
@@ -108,6 +152,7 @@
     });
   }
 
+  // The link keeps the figures' current state (the query) and points at this figure.
   function copyLink(button) {
     var url = location.href.split("#")[0] + "#" + button.dataset.anchor;
     var done = function () {
