@@ -21,28 +21,18 @@ def install(session: nox.Session, extras: str = "") -> None:
     session.install("-c", "constraints.txt", "-e", f".{extras}")
 
 
+PDF = "pdf/why-deep-networks-are-hard-to-train.pdf"  # the path mkdocs.yml's extra.pdf links to
+
+
 def build_site(session: nox.Session) -> None:
     """Build into a staging folder and swap it in: a failed build never leaves a half-written site/."""
     staging = ROOT / "site.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     session.run("mkdocs", "build", "--strict", "--site-dir", str(staging), env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run("python", "-m", "figures_src.mkdocs_plugin.pdf", str(staging), str(staging / PDF))
     shutil.rmtree(ROOT / "site", ignore_errors=True)
     staging.rename(ROOT / "site")
     session.log(f"site built in {ROOT / 'site'}")
-
-
-@nox.session(python=PYTHON)
-def build(session: nox.Session) -> None:
-    """The complete site into site/ (figures computed or taken from .cache/)."""
-    install(session)
-    build_site(session)
-
-
-@nox.session(python=PYTHON)
-def serve(session: nox.Session) -> None:
-    """Live preview at http://127.0.0.1:8000/optimization/: edits to docs/ or figures_src/ rebuild."""
-    install(session)
-    session.run("mkdocs", "serve", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 def ensure_chromium(session: nox.Session) -> None:
@@ -53,7 +43,31 @@ def ensure_chromium(session: nox.Session) -> None:
         session.run("apt-get", "update", "-qq", external=True)
         session.run("apt-get", "install", "-y", "-qq", "chromium", external=True)
         return
-    session.error(f"The browser tests need Chromium at {CHROMIUM}: install it with `sudo apt-get install chromium`.")
+    session.error(f"Printing the PDF and the browser tests need Chromium at {CHROMIUM}: "
+                  "install it with `sudo apt-get install chromium`.")
+
+
+@nox.session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """The complete site into site/ (figures computed or taken from .cache/), with its PDF."""
+    ensure_chromium(session)
+    install(session)
+    build_site(session)
+
+
+@nox.session(python=PYTHON)
+def pdf(session: nox.Session) -> None:
+    """Only the PDF, from an existing site/ (nox -s build makes both)."""
+    ensure_chromium(session)
+    install(session)
+    session.run("python", "-m", "figures_src.mkdocs_plugin.pdf", "site", f"site/{PDF}")
+
+
+@nox.session(python=PYTHON)
+def serve(session: nox.Session) -> None:
+    """Live preview at http://127.0.0.1:8000/optimization/: edits to docs/ or figures_src/ rebuild."""
+    install(session)
+    session.run("mkdocs", "serve", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session(python=PYTHON)

@@ -24,6 +24,7 @@ def mkdocs_build(cache_dir: Path, site_dir: Path) -> float:
     root = pipeline.package_root()
     # The same site, with the cache pointed at the benchmark's own folder.
     config.write_text(f"INHERIT: {root / 'mkdocs.yml'}\ndocs_dir: {root / 'docs'}\n"
+                      f"theme:\n  custom_dir: {root / 'overrides'}\n"
                       f"plugins:\n  - search\n  - figures:\n      cache_dir: {cache_dir}\n")
     _, seconds = timed(lambda: subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--quiet", "--strict", "-f", str(config), "-d", str(site_dir)], check=True))

@@ -63,3 +63,31 @@ def gaussian_inputs(n_inputs: int, d_in: int, generator: torch.Generator,
                     dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Independent standard Gaussian inputs: pairwise cosines are near 0."""
     return torch.randn(n_inputs, d_in, generator=generator, dtype=dtype)
+
+
+def finite_width_grams(x: torch.Tensor, width: int, depth: int, n_networks: int, generator: torch.Generator,
+                       weight_gain: float = 2.0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """Gram matrices Gˡ = φˡφˡᵀ/n, l = 0 … depth, of `n_networks` independent bias-free networks of this
+    width on the N inputs x, sampled exactly without ever drawing a weight matrix: (depth + 1, networks, N, N).
+
+    Given φˡ (N × n), the rows of W^{l+1} are independent N(0, σ_w²/n · I), so each neuron of h^{l+1} over the
+    N inputs is an independent Gaussian vector with covariance σ_w² Gˡ. Sampling it through a square root
+    of that N × N matrix costs O(N²n) per layer instead of O(Nn²). G⁰ = x xᵀ / d_in.
+    """
+    x = x.to(dtype)
+    n_inputs = x.shape[0]
+    g = (x @ x.T / x.shape[1]).expand(n_networks, n_inputs, n_inputs)
+    grams = [g]
+    for _ in range(depth):
+        eigenvalues, eigenvectors = torch.linalg.eigh(weight_gain * g)
+        root = eigenvectors * eigenvalues.clamp(min=0).sqrt().unsqueeze(-2)  # root @ rootᵀ = σ_w² G
+        noise = torch.randn(n_networks, n_inputs, width, generator=generator, dtype=dtype)
+        phi = torch.relu(root @ noise)
+        g = phi @ phi.transpose(-1, -2) / width
+        grams.append(g)
+    return torch.stack(grams)
+
+
+def on_sphere(x: torch.Tensor) -> torch.Tensor:
+    """The inputs rescaled to the same norm √d_in (one unit of second moment per coordinate); cosines unchanged."""
+    return x / x.norm(dim=1, keepdim=True) * x.shape[1] ** 0.5

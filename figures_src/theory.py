@@ -34,3 +34,51 @@ ASYMPTOTE_OFFSET = 4.39  # C in the asymptote below, fitted once for c_0 = 0
 def correlation_gap_asymptote(layer: torch.Tensor, offset: float = ASYMPTOTE_OFFSET) -> torch.Tensor:
     """1 − c_l ≈ 9π² / (2(l + 1.5 ln l + C)²): the gap closes polynomially, not exponentially."""
     return 9 * math.pi**2 / (2 * (layer + 1.5 * torch.log(layer) + offset) ** 2)
+
+
+# ---------------------------------------------------------------- chapter 2: where the variance goes
+
+def kernel_after_layers(gram0: torch.Tensor, depth: int) -> torch.Tensor:
+    """Infinite-width Gram matrices Gˡ = φˡφˡᵀ/n of a bias-free He network, l = 0 … depth, stacked.
+
+    He initialisation keeps every input's squared norm per unit (the diagonal) exactly; the cosines go
+    through the arc-cosine map: Gˡ_ab = √(G⁰_aa G⁰_bb)·𝓕ˡ(c⁰_ab). gram0 = x xᵀ / d_in.
+    """
+    diag = gram0.diagonal()
+    scale = torch.sqrt(diag[:, None] * diag[None, :])
+    return iterate_correlation(gram0 / scale, depth) * scale
+
+
+def relu_second_moment_split(c: torch.Tensor) -> dict[str, torch.Tensor]:
+    """A neuron's second moment over inputs, averaged over neurons and split into mean² ("fake") and
+    variance ("meaningful"), for pre-activations of second moment q = 1 and correlation c between inputs
+    (infinitely many inputs): before the ReLU c + (1 − c); after it 𝓕(c)/2 + (1 − 𝓕(c))/2; after He's
+    factor 2, 𝓕(c) + (1 − 𝓕(c)): the second moment is back to 1 but the variance part is not."""
+    f = arccos_map(c)
+    return {"pre_mean": c, "pre_variance": 1 - c, "relu_mean": f / 2, "relu_variance": (1 - f) / 2,
+            "he_mean": f, "he_variance": 1 - f}
+
+
+def relu_kept_variance(c: torch.Tensor) -> torch.Tensor:
+    """Share of the across-input variance that survives a ReLU: (1 − 𝓕(c)) / (2(1 − c)) < ½."""
+    return (1 - arccos_map(c)) / (2 * (1 - c))
+
+
+def mean_field_recursion(c_in: torch.Tensor, depth: int, weight_gain: float = 2.0, bias_var: float = 0.0,
+                         q_in: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Second moment q_l and correlation c_l of the pre-activations h^{l+1} = W^{l+1}φˡ + b^{l+1}, l = 0 … depth,
+    with W_ij ~ N(0, σ_w²/fan_in) and b_i ~ N(0, σ_b²). Inputs: cosine c_in, squared norm per coordinate q_in.
+
+        q_0 = σ_w² q_in + σ_b²,              c_0 = (σ_w² q_in c_in + σ_b²) / q_0,
+        q_{l+1} = (σ_w²/2) q_l + σ_b²,       c_{l+1} = ((σ_w²/2) q_l 𝓕(c_l) + σ_b²) / q_{l+1}.
+
+    Without bias, c_l is the cosine of φˡ (the chapter-1 convention) and does not depend on σ_w²;
+    q_l is constant only for σ_w² = 2 (He).
+    """
+    q = [torch.full_like(c_in, weight_gain * q_in + bias_var)]
+    c = [(weight_gain * q_in * c_in + bias_var) / q[0]]
+    for _ in range(depth):
+        carried = weight_gain / 2 * q[-1]
+        q.append(carried + bias_var)
+        c.append((carried * arccos_map(c[-1]) + bias_var) / q[-1])
+    return torch.stack(q), torch.stack(c)

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-BASE_PATH = "/optimization/"  # the path of site_url in mkdocs.yml: instant navigation needs the site there
+BASE_PATH = "/optimization/"
+PDF = "pdf/why-deep-networks-are-hard-to-train.pdf"  # mkdocs.yml extra.pdf  # the path of site_url in mkdocs.yml: instant navigation needs the site there
 
 
 def run_mkdocs(config: Path, site_dir: Path) -> subprocess.CompletedProcess:
@@ -40,9 +41,13 @@ def site_dir(http_root) -> Path:
     site = http_root[0] / BASE_PATH.strip("/")
     site_url = http_root[1] + BASE_PATH
     config = http_root[0].parent / "mkdocs.yml"
-    config.write_text(f"INHERIT: {ROOT / 'mkdocs.yml'}\ndocs_dir: {ROOT / 'docs'}\nsite_url: {site_url}\n")
+    config.write_text(f"INHERIT: {ROOT / 'mkdocs.yml'}\ndocs_dir: {ROOT / 'docs'}\nsite_url: {site_url}\n"
+                      f"theme:\n  custom_dir: {ROOT / 'overrides'}\n")  # paths relative to the real config
     result = run_mkdocs(config, site)
     assert result.returncode == 0, result.stderr[-3000:]
+    printed = subprocess.run([sys.executable, "-m", "figures_src.mkdocs_plugin.pdf", str(site), str(site / PDF)],
+                             capture_output=True, text=True)
+    assert printed.returncode == 0, printed.stdout + printed.stderr
     return site
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin, get_plugin_logger
+from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
@@ -167,6 +167,12 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
                                     content=json.dumps(manifest, indent=1, allow_nan=False) + "\n"))
         return env
 
+    @event_priority(-100)  # after mkdocs-print-site-plugin has written the print page
+    def on_post_build(self, config):
+        print_page = Path(config.site_dir) / "print_page" / "index.html"
+        if print_page.exists():
+            print_page.write_text(prefix_print_anchors(print_page.read_text()))
+
     def on_serve(self, server, config, builder):
         server.watch(str(Path(importlib.import_module("figures_src").__file__).parent))
         return server
@@ -175,6 +181,27 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
 def _line_end(text: str, position: int) -> int:
     end = text.find("\n", position)
     return len(text) if end < 0 else end
+
+
+PRINT_SECTION = re.compile(r"""<section class=['"]print-page[^'"]*['"] id=['"]([^'"]+)['"]""")
+
+
+def prefix_print_anchors(html: str) -> str:
+    """The print page (every page in one) rewrites links to `#<page>-<anchor>` but prefixes only the
+    ids of headings; prefix the ids of figures and references too, so every link lands."""
+    starts = [(m.start(), m[1]) for m in PRINT_SECTION.finditer(html)]
+    pieces, previous = [], 0
+    for (start, key), end in zip(starts, [s for s, _ in starts[1:]] + [len(html)]):
+        pieces.append(html[previous:start])
+
+        def prefix(match: re.Match) -> str:
+            anchor = match[1]
+            linked = f'href="#{key}-{anchor}"' in html and f'id="{key}-{anchor}"' not in html
+            return f' id="{key}-{anchor}"' if linked else match[0]
+
+        pieces.append(re.sub(r' id="([^"]+)"', prefix, html[start:end]))
+        previous = end
+    return "".join(pieces) + html[previous:]
 
 
 def fresh_pipeline() -> Any:

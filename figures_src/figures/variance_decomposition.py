@@ -1,0 +1,107 @@
+"""Each neuron's second moment over inputs = mean² ("fake") + variance ("meaningful"), layer by layer."""
+
+import json
+
+import altair as alt
+import torch
+
+from figures_src import theme
+from figures_src.figure import Figure, Result, table
+from figures_src.measures import gram, gram_split, second_moment_split
+from figures_src.model import MLP, MLPConfig, gaussian_inputs, on_sphere, seeded
+from figures_src.theory import kernel_after_layers
+
+PARAMS = {"d_in": 64, "n_inputs": 32, "depth": 100, "width": 1024, "seeds": 4, "input_seed": 0,
+          "shown_layers": [0, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 70, 100]}
+
+FAKE = "mean² over inputs (fake)"
+MEANINGFUL = "variance across inputs (meaningful)"
+
+
+def compute(p: dict) -> Result:
+    x = on_sphere(gaussian_inputs(p["n_inputs"], p["d_in"], seeded(p["input_seed"])))
+    # Infinite width: the Gram matrix of φˡ from the arc-cosine map, split exactly as the measured neurons are.
+    predicted_mean, predicted_var = gram_split(kernel_after_layers(gram(x.double()), p["depth"]))
+    predicted = torch.stack([predicted_mean, predicted_var], dim=1)
+    splits = []
+    for seed in range(p["seeds"]):
+        with torch.no_grad():
+            features = MLP(MLPConfig(d_in=p["d_in"], width=p["width"], depth=p["depth"]),
+                           seeded(1000 * p["width"] + seed)).features(x)
+        # Per neuron M = m² + V over the inputs, then averaged over the neurons of the layer.
+        splits.append(torch.stack([torch.stack([part.mean() for part in second_moment_split(f.double())])
+                                   for f in features]))
+    splits = torch.stack(splits)  # (network, layer, [mean², variance])
+    totals = splits.sum(dim=2)
+    shares = (splits / totals[..., None]).mean(dim=0)  # each network's split as shares of its own second moment
+    predicted_shares = predicted / predicted.sum(dim=1, keepdim=True)
+    rows = [{"layer": l, "part": part, "share": shares[l, k], "predicted_share": predicted_shares[l, k],
+             "second_moment": splits[:, l, k].mean(), "predicted_second_moment": predicted[l, k]}
+            for l in range(p["depth"] + 1) for k, part in enumerate((FAKE, MEANINGFUL))]
+    values = {"width": p["width"], "seeds": p["seeds"], "n_inputs": p["n_inputs"], "depth": p["depth"],
+              "max_share_gap": (shares[:, 1] - predicted_shares[:, 1]).abs().max(),
+              "predicted_total": predicted.sum(dim=1).max(),
+              "total_min_l100": totals[:, p["depth"]].min(), "total_max_l100": totals[:, p["depth"]].max()}
+    for l in (0, 1, 2, 5, 10, 20, 50, 100):
+        values[f"meaningful_share_l{l}"] = shares[l, 1]
+        values[f"predicted_share_l{l}"] = predicted_shares[l, 1]
+        values[f"fake_share_l{l}"] = shares[l, 0]
+    return Result(rows, values)
+
+
+def chart(rows: list, p: dict) -> alt.LayerChart:
+    shown = p["shown_layers"]
+    base = alt.Chart(table(rows)).transform_filter(alt.FieldOneOfPredicate(field="layer", oneOf=shown))
+    x = alt.X("layer:O", title="layer l (after l ReLU layers)", sort=shown,
+              axis=alt.Axis(labelAngle=0))
+    tooltip = [alt.Tooltip("layer:O"), alt.Tooltip("part:N"),
+               alt.Tooltip("share:Q", title="share (measured)", format=".2%"),
+               alt.Tooltip("predicted_share:Q", title="share (infinite width)", format=".2%"),
+               alt.Tooltip("second_moment:Q", title="second moment (measured)", format=".4f"),
+               alt.Tooltip("predicted_second_moment:Q", title="second moment (infinite width)", format=".4f")]
+    bars = base.transform_calculate(order=f"datum.part == {json.dumps(FAKE)} ? 0 : 1").mark_bar().encode(
+        x=x,
+        y=alt.Y("share:Q", title="share of the neuron's second moment", stack="zero",
+                scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        color=alt.Color("part:N", title=None, sort=[FAKE, MEANINGFUL],
+                        scale=alt.Scale(domain=[FAKE, MEANINGFUL],
+                                        range=["#A9CCE8", theme.ARCHITECTURE_COLORS["plain"]]),
+                        legend=alt.Legend(labelLimit=300, direction="vertical")),
+        order=alt.Order("order:Q"),
+        tooltip=tooltip,
+    )
+    # The predicted boundary between the two parts (the predicted mean² share), drawn on each bar.
+    boundary = base.transform_filter(f"datum.part == {json.dumps(FAKE)}").mark_tick(
+        color="#1f1f1f", thickness=2.5).encode(x=x, y="predicted_share:Q", tooltip=tooltip)
+    return alt.layer(bars, boundary).properties(
+        width="container", height=theme.HEIGHT,
+        title=alt.Title("A neuron's second moment over inputs, split", subtitle="tick: infinite-width prediction"))
+
+
+FIGURE = Figure(
+    id="variance-decomposition",
+    title="He initialisation keeps the second moment; its meaningful part drains away",
+    caption=(
+        "For each layer, the second moment of a neuron of φˡ over {{ value: variance-decomposition.n_inputs }} inputs "
+        "of equal norm, averaged over the neurons of {{ value: variance-decomposition.seeds }} networks of width "
+        "{{ value: variance-decomposition.width }} and split into the squared mean over inputs (pale: the same for "
+        "every input, \"fake\") and the variance across inputs (dark: what tells inputs apart). The variance share "
+        "falls from {{ value: variance-decomposition.meaningful_share_l0 | .3f }} at the input to "
+        "{{ value: variance-decomposition.meaningful_share_l1 | .3f }} after one layer, "
+        "{{ value: variance-decomposition.meaningful_share_l10 | .3f }} at layer 10 and "
+        "{{ value: variance-decomposition.meaningful_share_l100 | .4f }} at layer 100. Dashed ticks: the "
+        "infinite-width prediction of the boundary, from the arc-cosine map. Hover a bar for the second moments."
+    ),
+    params=PARAMS,
+    compute=compute,
+    chart=chart,
+    alt_text=(
+        "Stacked bar chart over layers 0 to {{ value: variance-decomposition.depth }}: each bar is the second moment "
+        "of a neuron over inputs, as shares, split into a pale mean-squared part and a dark variance part. The "
+        "dark part is {{ value: variance-decomposition.meaningful_share_l0 | .2f }} of the bar at layer 0, "
+        "{{ value: variance-decomposition.meaningful_share_l1 | .2f }} at layer 1, "
+        "{{ value: variance-decomposition.meaningful_share_l10 | .2f }} at layer 10 and "
+        "{{ value: variance-decomposition.meaningful_share_l100 | .3f }} at layer 100. "
+        "Dashed ticks mark the infinite-width prediction of the boundary."
+    ),
+)
