@@ -38,7 +38,7 @@ class MLP(nn.Module):
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """[φ⁰ = x, φ¹, …, φᴸ] for a batch x of shape (N, d_in); each entry is (N, width)."""
         reps = [x]
-        for weight in self.weights[:-1]:
+        for weight in list(self.weights)[:-1]:  # list(): a sliced ParameterList breaks functional_call
             reps.append(torch.relu(reps[-1] @ weight.T))
         return reps
 

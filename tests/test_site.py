@@ -179,3 +179,22 @@ def test_moving_a_slider_updates_the_link(browser, site_url):
     reopened, _ = open_page(browser, page.url)
     assert "layer 7" in chart_svg(reopened, "collapse-similarity")
     assert log["errors"] == []
+
+
+@pytest.mark.browser
+def test_no_serious_accessibility_violations(browser, site_dir, site_url):
+    """axe-core, run in the page after the charts are drawn, in light and dark mode."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    for path in pages(site_dir):
+        for scheme in ("light", "dark"):
+            context = browser.new_context(color_scheme=scheme)
+            page = context.new_page()
+            page.goto(site_url + path)
+            page.wait_for_function("Array.from(document.querySelectorAll('.dl-chart')).every("
+                                   "e => e.classList.contains('dl-rendered'))", timeout=30_000)
+            violations = [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+                          for v in axe.run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+            assert violations == [], (path, scheme, violations)
+            context.close()
