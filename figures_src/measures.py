@@ -63,3 +63,89 @@ def pooled_variance_fraction(g: torch.Tensor) -> torch.Tensor:
 def log_norm_variance(g: torch.Tensor) -> torch.Tensor:
     """Variance over inputs of log ‖φ(x_a)‖ (from the Gram diagonal): the spread of the scales s(x)."""
     return (0.5 * torch.log(g.diagonal(dim1=-2, dim2=-1))).var(dim=-1, correction=0)
+
+
+# ---------------------------------------------------------------- chapter 4: solutions
+
+def effective_rank(reps: torch.Tensor) -> torch.Tensor:
+    """exp(entropy) of the normalised eigenvalues of the Gram φφᵀ of a batch (Roy & Vetterli 2007): N for N
+    orthogonal representations of equal norm, 1 when all point the same way. Uncentered, like the cosines."""
+    eigenvalues = torch.linalg.eigvalsh(reps.double() @ reps.double().T).clamp(min=0)
+    p = eigenvalues / eigenvalues.sum()
+    p = p[p > 0]
+    return torch.exp(-(p * p.log()).sum())
+
+
+def weight_gradient_sq_norms(loss: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
+    """‖∂loss/∂Wˡ‖² for every weight matrix, in order."""
+    grads = torch.autograd.grad(loss, weights)
+    return torch.stack([g.pow(2).sum() for g in grads])
+
+
+def per_layer_growth_factor(sq_norms: torch.Tensor) -> torch.Tensor:
+    """Geometric growth per layer towards the input: exp(−slope) of a least-squares line through
+    log ‖∇Wˡ‖² against l. Pass the layers to fit (leave out the first and last, whose shapes differ)."""
+    layer = torch.arange(len(sq_norms), dtype=torch.float64)
+    logs = sq_norms.double().log()
+    slope = ((layer - layer.mean()) * (logs - logs.mean())).sum() / ((layer - layer.mean()) ** 2).sum()
+    return torch.exp(-slope)
+
+
+def gradient_quotient(loss: torch.Tensor, params: list[torch.Tensor], eps: float = 1e-5,
+                      create_graph: bool = False) -> torch.Tensor:
+    """MetaInit's gradient quotient (Dauphin & Schoenholz 2019), GQ = mean_i |(g_i − (Hg)_i)/(g_i + ε·sign g_i) − 1|
+    ≈ mean_i |(Hg)_i / g_i|: how much one gradient step changes the gradient, relative to the gradient.
+    0 for a loss that is linear near θ; large where second order dominates first order.
+    create_graph=True keeps the graph so GQ itself can be differentiated (MetaInit does)."""
+    grads = torch.autograd.grad(loss, params, create_graph=True)
+    hg = torch.autograd.grad(sum((g**2).sum() / 2 for g in grads), params, create_graph=create_graph)
+    total = sum(((g - h) / (g + eps * torch.where(g >= 0, 1.0, -1.0).detach()) - 1).abs().sum()
+                for g, h in zip(grads, hg))
+    return total / sum(p.numel() for p in params)
+
+
+# ---------------------------------------------------------------- chapter 3: gradients
+
+def backprop_signals(features: list[torch.Tensor], output: torch.Tensor) -> list[torch.Tensor]:
+    """δˡ = ∂(Σ_a f(x_a))/∂hˡ for l = 1 … L, each (N, n), from the features [φ⁰, …, φᴸ] of a ReLU MLP (kept in
+    the autograd graph) and its scalar outputs (N, 1). Each row is one input's own signal ∂f(x_a)/∂hˡ(x_a):
+    inputs do not interact. relu′(hˡ) = 1[φˡ > 0]."""
+    grads = torch.autograd.grad(output.sum(), features[1:], retain_graph=True)
+    return [g * (phi > 0) for g, phi in zip(grads, features[1:])]
+
+
+def ntk_blocks(features: list[torch.Tensor], deltas: list[torch.Tensor]) -> torch.Tensor:
+    """The empirical neural tangent kernel Θ = J Jᵀ (J = ∂f/∂θ, N × P) split by weight matrix: (L + 1, N, N),
+    block l − 1 for Wˡ, readout last. Exact for a bias-free MLP with one output, without forming J:
+    ∂f(x_a)/∂Wˡ = δˡ(x_a) φ^{l−1}(x_a)ᵀ, so Θˡ = (δˡδˡᵀ) ⊙ (φ^{l−1}φ^{l−1}ᵀ) and Θ^{L+1} = φᴸφᴸᵀ."""
+    blocks = [(d @ d.T) * (phi @ phi.T) for d, phi in zip(deltas, features[:-1])]
+    blocks.append(features[-1] @ features[-1].T)
+    return torch.stack([b.detach() for b in blocks])
+
+
+def layer_gradient_norms(blocks: torch.Tensor, residual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For the loss L = (1/2N) Σ_a r_a² with residuals r = f − y, per weight matrix (from `ntk_blocks`):
+    (‖∇_{Wˡ} L‖, mean_a ‖∇_{Wˡ} ½r_a²‖): the batch gradient, which is the mean of the per-example gradients,
+    and the mean norm of those per-example gradients. Batch = √(rᵀΘˡr)/N; example a: |r_a|·√Θˡ_aa.
+    Their ratio is 1 when every example pushes the same way and about 1/√N when they cancel."""
+    r = residual.reshape(-1).to(blocks.dtype)
+    batch = torch.sqrt(torch.einsum("a,lab,b->l", r, blocks, r).clamp(min=0)) / len(r)
+    per_example = (r.abs() * blocks.diagonal(dim1=-2, dim2=-1).sqrt()).mean(dim=-1)
+    return batch, per_example
+
+
+def useful_gradient_share(kernel: torch.Tensor) -> torch.Tensor:
+    """How strongly the gradient responds to input-dependent residuals relative to a shift of all outputs:
+    the mean Rayleigh quotient of the kernel K (N × N) over zero-mean residual directions divided by the
+    one along the constant direction, [tr(PKP)/(N − 1)] / [1ᵀK1/N], P = I − 11ᵀ/N. Gradient descent fits a
+    zero-mean target at this rate relative to a constant one. For K ∝ (1 − c)I + c11ᵀ it is
+    (1 − c)/(1 − c + Nc)."""
+    n = kernel.shape[-1]
+    ones = kernel.sum(dim=(-1, -2)) / n
+    trace = kernel.diagonal(dim1=-2, dim2=-1).sum(dim=-1)
+    return (trace - ones) / (n - 1) / ones
+
+
+def input_gradients(output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """∂f(x_a)/∂x_a for every input (rows), from outputs (N, 1) computed from x with x.requires_grad."""
+    return torch.autograd.grad(output.sum(), x, retain_graph=True)[0]

@@ -4,6 +4,22 @@ Convention (stated on the site): a bias-free ReLU MLP with L hidden layers,
     h¹ = W¹x,  φˡ = relu(hˡ),  hˡ⁺¹ = Wˡ⁺¹φˡ,  f = W^{L+1}φᴸ,
 He-initialised: W_ij ~ N(0, 2/fan_in) for the hidden layers, N(0, 1/fan_in) for the
 linear readout. Layer l of the representation is φˡ, with φ⁰ = x.
+
+Chapter 4 adds two options (the defaults give the plain network above, with the same random draws):
+
+* batch norm (`batch_norm=True`): φˡ = relu(BN(hˡ)), BN = per-neuron standardisation with the
+  statistics of the batch being fed (no affine parameters, i.e. affine at identity; batch statistics
+  in every call, there is no running average). `features()` still returns [φ⁰ = x, φ¹, …, φᴸ].
+* residual branches (`branch_scale=α`): a projection h⁰ = W⁰x into the width (no skip, variance
+  1/d_in: it keeps the inputs' second moment per coordinate), then L branches of one ReLU layer,
+      hˡ = hˡ⁻¹ + α·Wˡ relu(hˡ⁻¹)        (with batch norm: hˡ = hˡ⁻¹ + α·Wˡ relu(BN(hˡ⁻¹))),
+  and the readout f = W^{L+1} hᴸ reads the stream. `features()` returns the stream [h⁰, h¹, …, hᴸ]:
+  entry l is, as for the plain net, what follows l ReLU layers and what the readout would read.
+  `weights` is then [W⁰, W¹, …, Wᴸ, W^{L+1}].
+
+`init="orthogonal"` draws each matrix as the orthogonal factor of the same Gaussian draw, scaled to
+He's second moment; `init="zero_branch"` sets every residual branch matrix to 0 (Fixup/SkipInit
+style: the network starts as the identity map followed by the readout).
 """
 
 from dataclasses import dataclass
@@ -19,6 +35,30 @@ class MLPConfig:
     depth: int = 50  # number of hidden ReLU layers L
     d_out: int = 1
     weight_gain: float = 2.0  # σ_w²: 2 is He initialisation
+    batch_norm: bool = False  # BN with batch statistics before every ReLU
+    branch_scale: float | None = None  # α of residual branches; None: no skip connections (plain)
+    init: str = "gaussian"  # "gaussian" (He), "orthogonal", or "zero_branch" (residual only)
+
+
+BN_EPS = 1e-5
+
+
+def batch_norm(h: torch.Tensor) -> torch.Tensor:
+    """Per-neuron standardisation over the batch (rows): biased variance, like BatchNorm in training mode."""
+    mean = h.mean(dim=0, keepdim=True)
+    var = h.var(dim=0, correction=0, keepdim=True)
+    return (h - mean) / torch.sqrt(var + BN_EPS)
+
+
+def _init_weight(fan_in: int, fan_out: int, gain: float, init: str, generator, dtype, device) -> torch.Tensor:
+    draw = torch.randn(fan_out, fan_in, generator=generator, dtype=dtype).to(device)
+    if init == "orthogonal":
+        tall = draw if fan_out >= fan_in else draw.T
+        q, r = torch.linalg.qr(tall)
+        q = q * torch.sign(torch.diagonal(r))  # Haar-distributed
+        q = q if fan_out >= fan_in else q.T
+        return q * (gain * max(1.0, fan_out / fan_in)) ** 0.5  # He's second moment per output coordinate
+    return draw * (gain / fan_in) ** 0.5
 
 
 class MLP(nn.Module):
@@ -26,20 +66,45 @@ class MLP(nn.Module):
                  dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"):
         super().__init__()
         self.config = config
-        fan_ins = [config.d_in] + [config.width] * config.depth
-        fan_outs = [config.width] * config.depth + [config.d_out]
-        gains = [config.weight_gain] * config.depth + [1.0]
-        self.weights = nn.ParameterList(
-            nn.Parameter(torch.randn(fan_out, fan_in, generator=generator, dtype=dtype).to(device)
-                         * (gain / fan_in) ** 0.5)
-            for fan_in, fan_out, gain in zip(fan_ins, fan_outs, gains)
-        )
+        if config.init not in ("gaussian", "orthogonal", "zero_branch"):
+            raise ValueError(f"unknown init {config.init!r}")
+        if config.init == "zero_branch" and config.branch_scale is None:
+            raise ValueError("init='zero_branch' needs residual branches (branch_scale)")
+        if config.branch_scale is None:
+            fan_ins = [config.d_in] + [config.width] * config.depth
+            fan_outs = [config.width] * config.depth + [config.d_out]
+            gains = [config.weight_gain] * config.depth + [1.0]
+        else:  # projection W⁰, L branch matrices, readout
+            fan_ins = [config.d_in] + [config.width] * (config.depth + 1)
+            fan_outs = [config.width] * (config.depth + 1) + [config.d_out]
+            gains = [1.0] + [config.weight_gain] * config.depth + [1.0]
+        if config.init == "gaussian" and config.branch_scale is None:  # the chapter-1 network, draw for draw
+            self.weights = nn.ParameterList(
+                nn.Parameter(torch.randn(fan_out, fan_in, generator=generator, dtype=dtype).to(device)
+                             * (gain / fan_in) ** 0.5)
+                for fan_in, fan_out, gain in zip(fan_ins, fan_outs, gains)
+            )
+        else:
+            init = "gaussian" if config.init == "zero_branch" else config.init
+            weights = [_init_weight(fan_in, fan_out, gain, init, generator, dtype, device)
+                       for fan_in, fan_out, gain in zip(fan_ins, fan_outs, gains)]
+            if config.init == "zero_branch":
+                weights[1:-1] = [torch.zeros_like(w) for w in weights[1:-1]]
+            self.weights = nn.ParameterList(nn.Parameter(w) for w in weights)
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """[φ⁰ = x, φ¹, …, φᴸ] for a batch x of shape (N, d_in); each entry is (N, width)."""
+        """[φ⁰ = x, φ¹, …, φᴸ] for a batch x of shape (N, d_in); each entry is (N, width).
+        Residual nets: the stream [h⁰, h¹, …, hᴸ] (see the module's docstring)."""
+        norm = batch_norm if self.config.batch_norm else (lambda h: h)
+        if self.config.branch_scale is not None:
+            alpha = self.config.branch_scale
+            reps = [x @ self.weights[0].T]
+            for weight in list(self.weights)[1:-1]:
+                reps.append(reps[-1] + alpha * (torch.relu(norm(reps[-1])) @ weight.T))
+            return reps
         reps = [x]
         for weight in list(self.weights)[:-1]:  # list(): a sliced ParameterList breaks functional_call
-            reps.append(torch.relu(reps[-1] @ weight.T))
+            reps.append(torch.relu(norm(reps[-1] @ weight.T)))
         return reps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -127,6 +127,10 @@
           result.view.addSignalListener(p.name, function (name, value) { writeStateToUrl(id, name, value); });
         });
         return result.view.runAsync().then(function () {
+          // The chart's text alternative is on its root; marks Vega could not describe are decoration.
+          target.querySelectorAll('[role="graphics-symbol"]:not([aria-label])').forEach(function (mark) {
+            mark.setAttribute("aria-hidden", "true");
+          });
           views.set(element, { view: result.view, scheme: scheme(), width: width, spec: spec });
           element.classList.add("dl-rendered");
           element.dataset.scheme = scheme();

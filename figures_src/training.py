@@ -1,0 +1,122 @@
+"""Full-batch gradient descent on a fixed regression task, recording divergence instead of crashing.
+
+* `teacher_task`: inputs and targets from a random teacher network: a fixed, non-trivial regression task.
+* `train`: plain gradient descent on any `nn.Module` with the loss L = (1/2N) Σ_a ‖f(x_a) − y_a‖².
+* `train_mlps`: the same for many bias-free MLPs of one depth at once (different seeds and learning rates),
+  as batched matrix products: one pass per step for the whole grid.
+
+A run that diverges (non-finite loss, or a loss `DIVERGED` times its initial value) stops; the rest of its
+loss curve is `inf`, so a chart can mark it.
+"""
+
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from figures_src.curvature import mse
+from figures_src.model import MLP, MLPConfig, gaussian_inputs, seeded
+
+DIVERGED = 1e6  # a loss this many times the initial one counts as diverged
+
+
+@contextmanager
+def single_threaded():
+    """Run torch on one thread inside the block. The chapter-3 experiments are many small matrix products:
+    a second thread barely helps them, and on a shared 2-core machine it makes them many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def teacher_task(d_in: int, n_samples: int, seed: int, teacher_width: int = 64, teacher_depth: int = 2,
+                 input_correlation: float = 0.0, dtype: torch.dtype = torch.float32
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x, y): Gaussian inputs (n_samples, d_in) and the outputs (n_samples, 1) of a random He-initialised
+    ReLU teacher, standardised to mean 0 and variance 1 (so a constant predictor has loss ½ and fitting
+    the task means fitting input-dependent, zero-mean targets).
+
+    input_correlation ρ ∈ [0, 1): x = √ρ·m + √(1 − ρ)·z with one shared Gaussian vector m, so pairs of inputs
+    have cosine ≈ ρ, as real data (images, …) are positively correlated; ρ = 0 gives independent inputs."""
+    generator = seeded(seed)
+    x = gaussian_inputs(n_samples, d_in, generator, dtype)
+    if input_correlation:
+        shared = gaussian_inputs(1, d_in, generator, dtype)
+        x = input_correlation**0.5 * shared + (1 - input_correlation) ** 0.5 * x
+    teacher = MLP(MLPConfig(d_in=d_in, width=teacher_width, depth=teacher_depth), generator, dtype=dtype)
+    with torch.no_grad():
+        y = teacher(x)
+    return x, (y - y.mean()) / y.std(correction=0)
+
+
+def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float, steps: int) -> torch.Tensor:
+    """Full-batch gradient descent, in place. Returns the loss before each step and after the last
+    ((steps + 1,), float64); after a divergence the remaining entries are inf."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    losses = torch.full((steps + 1,), float("inf"), dtype=torch.float64)
+    for step in range(steps + 1):
+        loss = mse(model(x), y)
+        losses[step] = loss.item()
+        if not torch.isfinite(loss) or loss.item() > DIVERGED * losses[0]:
+            losses[step] = float("inf")
+            break
+        if step == steps:
+            break
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for p, g in zip(params, grads):
+                p -= lr * g
+    return losses
+
+
+def stacked_weights(models: list[MLP]) -> list[torch.Tensor]:
+    """The weight matrices of several MLPs of the same shape, stacked: [(B, fan_out, fan_in), …]."""
+    return [torch.stack([m.weights[i].detach() for m in models]) for i in range(len(models[0].weights))]
+
+
+def batched_mlp_forward(weights: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """f for B stacked bias-free MLPs on the same inputs: (B, N, d_out). Same computation as `MLP.forward`."""
+    h = x.expand(weights[0].shape[0], *x.shape)
+    for w in weights[:-1]:
+        h = torch.relu(h @ w.transpose(1, 2))
+    return h @ weights[-1].transpose(1, 2)
+
+
+def train_mlps(models: list[MLP], x: torch.Tensor, y: torch.Tensor, lrs: list[float] | torch.Tensor,
+               steps: int) -> torch.Tensor:
+    """`train` for B MLPs of one shape at once, model b with learning rate lrs[b]; the models are not
+    modified. Returns (B, steps + 1) losses, inf after each run's divergence. Diverged runs are frozen
+    (their weights set to zero) so they cannot overflow the batch."""
+    if any(m.config.batch_norm or m.config.branch_scale is not None for m in models):
+        raise ValueError("train_mlps handles plain MLPs only; use train() for batch norm or residual networks")
+    weights = [w.clone().requires_grad_(True) for w in stacked_weights(models)]
+    lrs = torch.as_tensor(lrs, dtype=x.dtype).reshape(-1, 1, 1)
+    n_models = len(models)
+    losses = torch.full((n_models, steps + 1), float("inf"), dtype=torch.float64)
+    alive = torch.ones(n_models, dtype=torch.bool)
+    for step in range(steps + 1):
+        per_model = 0.5 * (batched_mlp_forward(weights, x) - y).pow(2).sum(dim=(1, 2)) / x.shape[0]
+        values = per_model.detach().double()
+        alive &= torch.isfinite(values)
+        if step > 0:
+            alive &= values <= DIVERGED * losses[:, 0]
+        losses[alive, step] = values[alive]
+        if step == steps or not alive.any():
+            break
+        grads = torch.autograd.grad(per_model[alive].sum(), weights)  # models are independent: one backward
+        with torch.no_grad():
+            mask = alive.to(x.dtype).reshape(-1, 1, 1)
+            for w, g in zip(weights, grads):
+                w -= lrs * torch.nan_to_num(g) * mask
+                w *= torch.where(alive, 1.0, 0.0).to(x.dtype).reshape(-1, 1, 1)
+    return losses
+
+
+def steps_to(losses: torch.Tensor, threshold: float) -> torch.Tensor:
+    """First step at which each loss curve (…, steps + 1) is at or below threshold; inf if never."""
+    below = losses <= threshold
+    first = below.to(torch.int64).argmax(dim=-1).to(torch.float64)
+    return torch.where(below.any(dim=-1), first, torch.tensor(float("inf"), dtype=torch.float64))
