@@ -83,3 +83,10 @@ def bench(session: nox.Session) -> None:
     """Print build timings: clean figure build, cached rebuild, mkdocs build, per-figure compute time."""
     install(session)
     session.run("python", "-m", "figures_src.bench", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session(python=PYTHON)
+def reproducible(session: nox.Session) -> None:
+    """Compute every figure twice from an empty cache and compare the exported files byte for byte."""
+    install(session)
+    session.run("python", "-m", "figures_src.reproduce", env={"NO_MKDOCS_2_WARNING": "1"})

@@ -78,19 +78,12 @@ class MLP(nn.Module):
             fan_ins = [config.d_in] + [config.width] * (config.depth + 1)
             fan_outs = [config.width] * (config.depth + 1) + [config.d_out]
             gains = [1.0] + [config.weight_gain] * config.depth + [1.0]
-        if config.init == "gaussian" and config.branch_scale is None:  # the chapter-1 network, draw for draw
-            self.weights = nn.ParameterList(
-                nn.Parameter(torch.randn(fan_out, fan_in, generator=generator, dtype=dtype).to(device)
-                             * (gain / fan_in) ** 0.5)
-                for fan_in, fan_out, gain in zip(fan_ins, fan_outs, gains)
-            )
-        else:
-            init = "gaussian" if config.init == "zero_branch" else config.init
-            weights = [_init_weight(fan_in, fan_out, gain, init, generator, dtype, device)
-                       for fan_in, fan_out, gain in zip(fan_ins, fan_outs, gains)]
-            if config.init == "zero_branch":
-                weights[1:-1] = [torch.zeros_like(w) for w in weights[1:-1]]
-            self.weights = nn.ParameterList(nn.Parameter(w) for w in weights)
+        init = "gaussian" if config.init == "zero_branch" else config.init
+        weights = [_init_weight(fan_in, fan_out, gain, init, generator, dtype, device)
+                   for fan_in, fan_out, gain in zip(fan_ins, fan_outs, gains)]
+        if config.init == "zero_branch":
+            weights[1:-1] = [torch.zeros_like(w) for w in weights[1:-1]]
+        self.weights = nn.ParameterList(nn.Parameter(w) for w in weights)
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """[φ⁰ = x, φ¹, …, φᴸ] for a batch x of shape (N, d_in); each entry is (N, width).

@@ -79,3 +79,21 @@ def at_slider_layer(chart: alt.Chart, stored_layers: list[int], slider: str = "l
 
 def layer_title(text: str, stored_layers: list[int], slider: str = "layer") -> alt.Title:
     return alt.Title(alt.expr(f"'{text} ' + ({shown_layer(stored_layers, slider)})"))
+
+
+CLASS_COLORS = ["#E69F00", "#009E73", "#CC79A7"]
+
+
+def class_strip(circle: alt.Chart, n_points: int, classes: int) -> alt.Chart:
+    """The class a random linear readout predicts at each angle θ of the input circle, as a coloured strip.
+    `circle` holds rows with `theta`, `unit` and `predicted_class`."""
+    step = 2 * 3.141592653589793 / n_points
+    return circle.transform_filter("datum.unit == 'unit 1'").transform_calculate(
+        theta_end=f"datum.theta + {1.05 * step}"  # overlap: no hairline gaps
+    ).mark_rect().encode(
+        x=alt.X("theta:Q", title=None, axis=None, scale=alt.Scale(domain=[0, 6.3], nice=False)),
+        x2="theta_end:Q",
+        color=alt.Color("predicted_class:N", title="predicted class",
+                        scale=alt.Scale(domain=list(range(1, classes + 1)), range=CLASS_COLORS[:classes])),
+        tooltip=[alt.Tooltip("theta:Q", format=".2f"), "predicted_class:N"],
+    ).properties(height=28, title=alt.Title("class predicted by a random linear readout", fontSize=12))

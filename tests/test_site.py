@@ -194,6 +194,7 @@ def test_no_serious_accessibility_violations(browser, site_dir, site_url):
             page.goto(site_url + path)
             page.wait_for_function("Array.from(document.querySelectorAll('.dl-chart')).every("
                                    "e => e.classList.contains('dl-rendered'))", timeout=30_000)
+            page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise.then(() => true)")
             violations = [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
                           for v in axe.run(page).response["violations"] if v["impact"] in ("serious", "critical")]
             assert violations == [], (path, scheme, violations)

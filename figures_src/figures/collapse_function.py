@@ -68,17 +68,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                  "unit:N", alt.Tooltip("shown:Q", title="value", format=".3f")],
     ).add_params(layer, view).properties(height=theme.HEIGHT - 60,
                                    title=theme.layer_title("Three units of φ at layer", p["stored_layers"]))
-    step = 2 * 3.141592653589793 / p["n_points"]
-    classes = base.transform_filter("datum.unit == 'unit 1'").transform_calculate(
-        theta_end=f"datum.theta + {1.05 * step}"  # overlap: no hairline gaps
-    ).mark_rect().encode(
-        x=alt.X("theta:Q", title=None, axis=None, scale=alt.Scale(domain=[0, 6.3], nice=False)),
-        x2="theta_end:Q",
-        color=alt.Color("predicted_class:N", title="predicted class",
-                        scale=alt.Scale(domain=list(range(1, p["classes"] + 1)),
-                                        range=["#E69F00", "#009E73", "#CC79A7"])),
-        tooltip=[alt.Tooltip("theta:Q", format=".2f"), "predicted_class:N"],
-    ).properties(height=28, title=alt.Title("class predicted by a random linear readout", fontSize=12))
+    classes = theme.class_strip(base, p["n_points"], p["classes"])
     return alt.vconcat(units, classes, spacing=12).resolve_scale(color="independent")
 
 

@@ -1,5 +1,15 @@
 // MathJax 3 for pymdownx.arithmatex (generic mode), served from the site (docs/assets/vendor).
+// A display equation wider than the column scrolls; make it reachable from the keyboard.
+function focusWideEquations() {
+  document.querySelectorAll("div.arithmatex").forEach(function (element) {
+    if (element.scrollWidth > element.clientWidth) element.setAttribute("tabindex", "0");
+  });
+}
+
 window.MathJax = {
+  startup: {
+    pageReady: function () { return window.MathJax.startup.defaultPageReady().then(focusWideEquations); }
+  },
   tex: { inlineMath: [["\\(", "\\)"]], displayMath: [["\\[", "\\]"]], processEscapes: true, processEnvironments: true },
   options: { ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex", enableMenu: false },
   svg: { fontCache: "global" }
@@ -14,7 +24,7 @@ if (window.document$) {
     startup.promise.then(function () {
       window.MathJax.typesetClear();
       window.MathJax.texReset();
-      return window.MathJax.typesetPromise();
+      return window.MathJax.typesetPromise().then(focusWideEquations);
     });
   });
 }
