@@ -157,18 +157,15 @@ def test_living_numbers_are_formatted_and_unknown_names_fail():
         pipeline.expand_values("{{ value: fig.c.d }}", numbers, "page.md")
 
 
-@pytest.mark.parametrize("markdown, message", [
-    ("{{ figure: no-such-figure }}\n", "broken.md: unknown figure id 'no-such-figure'"),
-    ("A number: {{ value: correlation-by-depth.no_such_value }}.\n",
-     "broken.md: unknown living number 'correlation-by-depth.no_such_value'"),
-    ("See {{ figure: correlation-by-depth }} inline.\n", "must stand on a line of its own"),
-    ("{{ chart: correlation-by-depth }}\n", "unknown marker"),
-])
-def test_bad_markers_fail_the_build_with_page_and_name(tmp_path, markdown, message):
+def scratch_site(tmp_path, broken: str, cited: str = "cho2009; he2015") -> Path:
+    """A two-page site on the real figures and two entries of the real bibliography."""
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "index.md").write_text("# Home\n")
-    (docs / "broken.md").write_text("---\nchapter: 9\n---\n# Broken\n\n" + markdown)
+    (docs / "index.md").write_text(f"# Home\n\nKernels {{{{ cite: {cited} }}}}.\n\n{{{{ bibliography: cited }}}}\n")
+    entries = (ROOT / "docs" / "references.bib").read_text().split("\n@")
+    (docs / "references.bib").write_text("\n".join(
+        "@" + e for e in entries if e.startswith(("inproceedings{cho2009,", "inproceedings{he2015,"))))
+    (docs / "broken.md").write_text("---\nchapter: 9\n---\n# Broken\n\n" + broken)
     config = tmp_path / "mkdocs.yml"
     config.write_text(textwrap.dedent(f"""\
         site_name: scratch
@@ -178,6 +175,40 @@ def test_bad_markers_fail_the_build_with_page_and_name(tmp_path, markdown, messa
           - figures:
               cache_dir: {ROOT / '.cache' / 'figures'}
         """))
-    result = run_mkdocs(config, tmp_path / "site")
+    return config
+
+
+@pytest.mark.parametrize("markdown, message", [
+    ("{{ figure: no-such-figure }}\n", "broken.md: unknown figure id 'no-such-figure'"),
+    ("A number: {{ value: correlation-by-depth.no_such_value }}.\n",
+     "broken.md: unknown living number 'correlation-by-depth.no_such_value'"),
+    ("See {{ figure: correlation-by-depth }} inline.\n", "must stand on a line of its own"),
+    ("{{ chart: correlation-by-depth }}\n", "unknown marker"),
+    ("As shown {{ cite: cho2009; no-such-paper }}.\n", "broken.md: unknown citation key 'no-such-paper'"),
+    ("As {{ citet: cho2009; he2015 }} show.\n", "takes one key"),
+    ("The list: {{ bibliography: cited }}\n", "must stand on a line of its own"),
+    ("{{ bibliography: some }}\n", "use 'cited' or 'all'"),
+    ("As {{ citet: he2015 }} show.\n", "cites 'he2015' but has no {{ bibliography: cited }}"),
+])
+def test_bad_markers_fail_the_build_with_page_and_name(tmp_path, markdown, message):
+    result = run_mkdocs(scratch_site(tmp_path, markdown), tmp_path / "site")
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_citations_link_to_the_page_list_with_the_reference_on_hover(tmp_path):
+    config = scratch_site(tmp_path, "As {{ citet: he2015 }} show.\n\n{{ bibliography: cited }}\n")
+    result = run_mkdocs(config, tmp_path / "site")
+    assert result.returncode == 0, result.stderr
+    home = (tmp_path / "site" / "index.html").read_text()
+    assert '<a class="dl-cite" href="#ref-cho2009" title="Y. Cho and L. K. Saul. Kernel methods' in home
+    assert ">Cho &amp; Saul, 2009</a>; <a" in home and '<li id="ref-he2015">' in home
+    broken = (tmp_path / "site" / "broken" / "index.html").read_text()
+    assert '<a class="dl-cite" href="#ref-he2015"' in broken and ">He et al. (2015)</a>" in broken
+    assert '<li id="ref-cho2009">' not in broken  # a page lists only what it cites
+
+
+def test_an_entry_cited_nowhere_fails_the_strict_build(tmp_path):
+    result = run_mkdocs(scratch_site(tmp_path, "No citation.\n", cited="cho2009"), tmp_path / "site")
+    assert result.returncode != 0
+    assert "entries cited nowhere: he2015" in result.stderr

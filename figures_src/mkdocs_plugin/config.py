@@ -9,3 +9,7 @@ class FiguresConfig(Config):
     package = c.Type(str, default="figures_src.figures")
     # Front-matter key holding a page's chapter number; figures are numbered "<chapter>.<n>".
     chapter_key = c.Type(str, default="chapter")
+    # The BibTeX file citations resolve against, relative to mkdocs.yml.
+    bibliography = c.Type(str, default="docs/references.bib")
+    # The page listing every cited work; pages without their own list link there.
+    references_page = c.Type(str, default="references.md")

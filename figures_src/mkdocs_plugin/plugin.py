@@ -4,6 +4,10 @@ What an author writes in Markdown stays tiny; this plugin expands it:
   {{ figure: <id> }}                 on a line of its own: the figure, numbered and captioned
   {{ ref: <id> }}                    a link "Figure 1.2" to the figure, on whatever page it lives
   {{ value: <id>.<name> | <fmt> }}   a living number computed by figure <id> (format optional)
+  {{ cite: <key>; <key> }}           "(Cho & Saul, 2009; He et al., 2015)", each linked to its reference
+  {{ citet: <key> }}                 "Yang et al. (2019)"
+  {{ bibliography: cited | all }}    on a line of its own: the works cited on this page, or on the whole site
+  {{ bibtex: <key> }}                on a line of its own: one entry of the BibTeX file, to copy
 
 Stages, one MkDocs event each: compute every figure before the site directory is touched
 (on_pre_build), add the exported files (on_files), number the figures in navigation order (on_nav),
@@ -26,12 +30,16 @@ from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 from mkdocs.utils.meta import get_data
 
+from figures_src.mkdocs_plugin.citations import Bibliography, CitationError
 from figures_src.mkdocs_plugin.config import FiguresConfig
 
 log = get_plugin_logger(__name__)
 
 MARKER = re.compile(r"\{\{\s*([a-z]+)\s*:\s*([^}]*?)\s*\}\}")
 FIGURE_LINE = re.compile(r"^[ \t]*\{\{\s*figure\s*:\s*([^}\s]+)\s*\}\}[ \t]*$", re.MULTILINE)
+BLOCK_MARKERS = ("figure", "bibliography", "bibtex")  # expand to blocks: each must stand on a line of its own
+OWN_LIST = re.compile(r"\{\{\s*bibliography\s*:\s*cited\s*\}\}")
+CITE = re.compile(r"\{\{\s*(cite|citet|bibtex)\s*:\s*([^}]*?)\s*\}\}")
 ASSETS = Path(__file__).parent / "assets"
 STATIC_SCRIPTS = ["figures/vendor/vega.js", "figures/theme.js", "figures/figures.js"]
 
@@ -42,6 +50,11 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         config.extra_javascript[:0] = STATIC_SCRIPTS
         config.extra_css.append("figures/figures.css")
         config.markdown_extensions.append("md_in_html")
+        bib_file = self.root / self.config.bibliography
+        try:  # a site without the file simply has no citations
+            self.bibliography = Bibliography(bib_file) if bib_file.exists() else Bibliography.empty(bib_file)
+        except CitationError as error:
+            raise PluginError(str(error)) from error
         return config
 
     def on_pre_build(self, config):
@@ -73,15 +86,46 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
     def on_nav(self, nav: Navigation, config, files: Files):
         """Number figures in reading order: Figure <chapter>.<n> on the chapter page that shows it first."""
         self.homes: dict[str, tuple[Page, str]] = {}
+        self.files = files
+        self.citing_pages: dict[str, list[Page]] = {}  # key -> pages that cite it, in reading order
+        self.cited_on: dict[str, list[str]] = {}  # page -> keys it cites, in order of first citation
+        self.own_list: set[str] = set()  # pages that list their own references ({{ bibliography: cited }})
+        self.shown_as_bibtex: set[str] = set()
         for page in nav.pages:
+            if not page.file.src_uri.endswith(".md"):
+                continue
             source = page.file.content_string
+            self.collect_citations(source, page)
             chapter = get_data(source)[1].get(self.config.chapter_key)
             for index, fid in enumerate(FIGURE_LINE.findall(source), start=1):
                 self.check_id(fid, page)
                 if chapter is None or fid in self.homes:
                     continue
                 self.homes[fid] = (page, f"{chapter}.{index}")
+        unused = set(self.bibliography.keys) - set(self.citing_pages) - self.shown_as_bibtex
+        if unused:  # a warning fails `mkdocs build --strict`: the file lists only what the site cites
+            log.warning(f"{self.config.bibliography}: entries cited nowhere: {', '.join(sorted(unused))}")
         return nav
+
+    def collect_citations(self, source: str, page: Page) -> None:
+        for kind, argument in CITE.findall(source):
+            for key in cite_keys(argument):
+                try:
+                    self.bibliography.check(key, page.file.src_uri)
+                except CitationError as error:
+                    raise PluginError(str(error)) from error
+                if kind == "bibtex":
+                    self.shown_as_bibtex.add(key)
+                    continue
+                if page not in self.citing_pages.setdefault(key, []):
+                    self.citing_pages[key].append(page)
+                cited = self.cited_on.setdefault(page.file.src_uri, [])
+                cited.extend([] if key in cited else [key])
+            if kind == "citet" and len(cite_keys(argument)) != 1:
+                raise PluginError(f"{page.file.src_uri}: {{{{ citet: {argument} }}}} takes one key; "
+                                  f"use {{{{ cite: }}}} for several")
+        if OWN_LIST.search(source):
+            self.own_list.add(page.file.src_uri)
 
     def check_id(self, fid: str, page: Page) -> None:
         if fid not in self.figures:
@@ -98,14 +142,52 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
                 return f'<a class="dl-figref" href="{self.figure_url(argument, page)}">{self.label(argument)}</a>'
             if kind == "value":
                 return self.living_number(match[0], page)
+            if kind in ("cite", "citet", "bibliography", "bibtex"):
+                return self.citation(kind, argument, page, markdown)
             raise PluginError(f"{page.file.src_uri}: unknown marker {match[0]!r} "
-                              f"(use figure, ref or value)")
+                              f"(use figure, ref, value, cite, citet, bibliography or bibtex)")
 
         for match in MARKER.finditer(markdown):
-            if match[1] == "figure" and not FIGURE_LINE.fullmatch(
-                    markdown[markdown.rfind("\n", 0, match.start()) + 1:_line_end(markdown, match.end())]):
+            line = markdown[markdown.rfind("\n", 0, match.start()) + 1:_line_end(markdown, match.end())]
+            if match[1] in BLOCK_MARKERS and line.strip() != match[0]:
                 raise PluginError(f"{page.file.src_uri}: {match[0]!r} must stand on a line of its own")
         return MARKER.sub(expand, markdown)
+
+    def citation(self, kind: str, argument: str, page: Page, markdown: str) -> str:
+        bib = self.bibliography
+        references = self.references_page()
+
+        def href(key: str) -> str:
+            if page.file.src_uri in self.own_list or references is page:
+                return f"#ref-{key}"
+            if references is None:
+                raise PluginError(f"{page.file.src_uri}: cites {key!r} but has no {{{{ bibliography: cited }}}} "
+                                  f"and the site has no references page {self.config.references_page!r}")
+            return f"{get_relative_url(references.url, page.url)}#ref-{key}"
+
+        if kind == "cite":
+            return bib.parenthetical(cite_keys(argument), href)
+        if kind == "citet":
+            return bib.textual(argument, href)
+        if kind == "bibtex":
+            return f"```bibtex\n{bib.bibtex(argument)}\n```"
+        if argument == "cited":
+            return "\n" + bib.reference_list(self.cited_on.get(page.file.src_uri, [])) + "\n"
+        if argument == "all":
+            return "\n" + bib.reference_list(bib.sorted_keys(self.citing_pages), self.cited_in(page)) + "\n"
+        raise PluginError(f"{page.file.src_uri}: {{{{ bibliography: {argument} }}}}: use 'cited' or 'all'")
+
+    def references_page(self) -> Page | None:
+        file = self.files.get_file_from_path(self.config.references_page)
+        return file.page if file else None
+
+    def cited_in(self, page: Page):
+        def links(key: str) -> str:
+            return ' <span class="dl-cited-in">Cited in ' + ", ".join(
+                f'<a href="{get_relative_url(p.url, page.url)}'
+                f'{f"#ref-{key}" if p.file.src_uri in self.own_list else ""}">{html.escape(p.title or p.file.name)}</a>'
+                for p in self.citing_pages[key]) + ".</span>"
+        return links
 
     def living_number(self, marker: str, page: Page) -> str:
         try:
@@ -176,6 +258,10 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
     def on_serve(self, server, config, builder):
         server.watch(str(Path(importlib.import_module("figures_src").__file__).parent))
         return server
+
+
+def cite_keys(argument: str) -> list[str]:
+    return [key.strip() for key in re.split(r"[;,]", argument) if key.strip()]
 
 
 def _line_end(text: str, position: int) -> int:

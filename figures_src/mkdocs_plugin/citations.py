@@ -1,0 +1,85 @@
+"""Citations from the site's BibTeX file, parsed and formatted by pybtex.
+
+In-text labels are author-year ("Cho & Saul, 2009", "Yang et al. (2019)"); a reference list uses
+pybtex's plain style with abbreviated first names. Unknown keys raise CitationError naming the key.
+"""
+
+import html
+from pathlib import Path
+
+from pybtex.database import BibliographyData, parse_file
+from pybtex.plugin import find_plugin
+from pybtex.richtext import Text
+
+
+class CitationError(Exception):
+    pass
+
+
+class Bibliography:
+    def __init__(self, path: Path):
+        try:
+            self.data = parse_file(str(path), bib_format="bibtex")
+        except Exception as error:  # pybtex raises several types; all mean the file cannot be used
+            raise CitationError(f"{path}: cannot read the bibliography: {error}") from error
+        self.path = path
+        style = find_plugin("pybtex.style.formatting", "plain")(abbreviate_names=True)
+        backend = find_plugin("pybtex.backends", "html")()
+        formatted = style.format_entries(self.data.entries.values())
+        self.html, self.text = {}, {}
+        for entry in formatted:
+            self.html[entry.key] = " ".join(entry.text.render(backend).split())
+            self.text[entry.key] = entry.text.render_as("text")
+
+    @classmethod
+    def empty(cls, path: Path) -> "Bibliography":
+        bib = cls.__new__(cls)
+        bib.path, bib.data, bib.html, bib.text = path, BibliographyData(), {}, {}
+        return bib
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.data.entries)
+
+    def check(self, key: str, where: str) -> None:
+        if key not in self.data.entries:
+            known = ", ".join(sorted(self.data.entries)) or f"none: there is no {self.path}"
+            raise CitationError(f"{where}: unknown citation key {key!r} (known: {known})")
+
+    def authors(self, key: str) -> str:
+        entry = self.data.entries[key]
+        names = [Text.from_latex(" ".join(p.prelast_names + p.last_names)).render_as("text")
+                 for p in entry.persons.get("author", [])]
+        if not names:
+            return Text.from_latex(entry.fields.get("author", key)).render_as("text").strip("{}")
+        if len(names) == 1:
+            return names[0]
+        return f"{names[0]} & {names[1]}" if len(names) == 2 else f"{names[0]} et al."
+
+    def year(self, key: str) -> str:
+        return self.data.entries[key].fields.get("year", "n.d.")
+
+    def link(self, key: str, href: str, label: str) -> str:
+        return f'<a class="dl-cite" href="{href}" title="{html.escape(self.text[key])}">{html.escape(label)}</a>'
+
+    def parenthetical(self, keys: list[str], href_of) -> str:
+        """(Poole et al., 2016; Schoenholz et al., 2017)"""
+        return "(" + "; ".join(self.link(k, href_of(k), f"{self.authors(k)}, {self.year(k)}") for k in keys) + ")"
+
+    def textual(self, key: str, href_of) -> str:
+        """Yang et al. (2019)"""
+        return self.link(key, href_of(key), f"{self.authors(key)} ({self.year(key)})")
+
+    def sorted_keys(self, keys) -> list[str]:
+        return sorted(keys, key=lambda k: (self.authors(k).lower(), self.year(k), k))
+
+    def reference_list(self, keys: list[str], cited_in=None) -> str:
+        """An ordered list with one `#ref-<key>` anchor per entry; `cited_in(key)` may add links back."""
+        items = []
+        for key in keys:
+            back = cited_in(key) if cited_in else ""
+            items.append(f'<li id="ref-{key}">{self.html[key]}{back}</li>')
+        return '<ol class="dl-references">\n' + "\n".join(items) + "\n</ol>"
+
+    def bibtex(self, key: str) -> str:
+        return BibliographyData({key: self.data.entries[key]}).to_string("bibtex").strip()
