@@ -22,17 +22,28 @@ def install(session: nox.Session, extras: str = "") -> None:
 
 
 PDF = "pdf/why-deep-networks-are-hard-to-train.pdf"  # the path mkdocs.yml's extra.pdf links to
+OFFLINE_COPY = "offline/why-deep-networks-are-hard-to-train.zip"  # mkdocs.yml's extra.offline_copy
 
 
 def build_site(session: nox.Session) -> None:
-    """Build into a staging folder and swap it in: a failed build never leaves a half-written site/."""
-    staging = ROOT / "site.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    session.run("mkdocs", "build", "--strict", "--site-dir", str(staging), env={"NO_MKDOCS_2_WARNING": "1"})
+    """Build into staging folders and swap the result in: a failed build never leaves a half-written site/.
+
+    Two builds of the same pages: the web site (directory URLs, instant navigation) and, with
+    DL_OFFLINE=true, the copy readers open from disk (pages as name.html, search index inlined), which the
+    web site offers as a zip with the PDF inside."""
+    staging, offline = ROOT / "site.tmp", ROOT / "site-offline.tmp"
+    for folder in (staging, offline):
+        shutil.rmtree(folder, ignore_errors=True)
+    env = {"NO_MKDOCS_2_WARNING": "1"}
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(staging), env=env)
     session.run("python", "-m", "figures_src.mkdocs_plugin.pdf", str(staging), str(staging / PDF))
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(offline), env=env | {"DL_OFFLINE": "true"})
+    session.run("python", "-m", "figures_src.mkdocs_plugin.offline", str(offline), str(staging / PDF),
+                str(staging / OFFLINE_COPY))
+    shutil.rmtree(offline)
     shutil.rmtree(ROOT / "site", ignore_errors=True)
     staging.rename(ROOT / "site")
-    session.log(f"site built in {ROOT / 'site'}")
+    session.log(f"site built in {ROOT / 'site'}, with its PDF and offline copy")
 
 
 def ensure_chromium(session: nox.Session) -> None:
@@ -80,7 +91,8 @@ def test(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Print build timings: clean figure build, cached rebuild, mkdocs build, per-figure compute time."""
+    """Build timings, page weights and time to first chart, written to docs/benchmark.md."""
+    ensure_chromium(session)
     install(session)
     session.run("python", "-m", "figures_src.bench", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 

@@ -9,8 +9,6 @@ A run that diverges (non-finite loss, or a loss `DIVERGED` times its initial val
 loss curve is `inf`, so a chart can mark it.
 """
 
-from contextlib import contextmanager
-
 import torch
 from torch import nn
 
@@ -18,18 +16,6 @@ from figures_src.curvature import mse
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, seeded
 
 DIVERGED = 1e6  # a loss this many times the initial one counts as diverged
-
-
-@contextmanager
-def single_threaded():
-    """Run torch on one thread inside the block. The chapter-3 experiments are many small matrix products:
-    a second thread barely helps them, and on a shared 2-core machine it makes them many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def teacher_task(d_in: int, n_samples: int, seed: int, teacher_width: int = 64, teacher_depth: int = 2,

@@ -9,17 +9,31 @@ from pathlib import Path
 
 import pytest
 
+from figures_src.mkdocs_plugin.site_config import write_config
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-BASE_PATH = "/optimization/"
-PDF = "pdf/why-deep-networks-are-hard-to-train.pdf"  # mkdocs.yml extra.pdf  # the path of site_url in mkdocs.yml: instant navigation needs the site there
+BASE_PATH = "/optimization/"  # the path of site_url in mkdocs.yml: instant navigation needs the site there
+PDF = "pdf/why-deep-networks-are-hard-to-train.pdf"  # mkdocs.yml extra.pdf
+OFFLINE_COPY = "offline/why-deep-networks-are-hard-to-train.zip"  # mkdocs.yml extra.offline_copy
 
 
-def run_mkdocs(config: Path, site_dir: Path) -> subprocess.CompletedProcess:
+def run_mkdocs(config: Path, site_dir: Path, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site_dir)],
-                          capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+                          capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **env})
+
+
+def scratch_config(folder: Path, docs: Path, figures_options: str = "", plugins: str = "") -> Path:
+    """A minimal site on `docs` with the figures plugin (the project's figure cache) and maybe more
+    plugins: for tests that check what a build does with a page or notebook."""
+    config = folder / "mkdocs.yml"
+    config.write_text(f"site_name: scratch\ndocs_dir: {docs}\ntheme: {{name: material, font: false}}\n"
+                      f"plugins:\n  - figures:\n      cache_dir: {ROOT / '.cache' / 'figures'}\n"
+                      + "".join(f"      {line}\n" for line in figures_options.splitlines())
+                      + "".join(f"  {line}\n" for line in plugins.splitlines()))
+    return config
 
 
 @pytest.fixture(scope="session")
@@ -40,15 +54,26 @@ def site_dir(http_root) -> Path:
     follows links it finds in the sitemap, matched on host and port."""
     site = http_root[0] / BASE_PATH.strip("/")
     site_url = http_root[1] + BASE_PATH
-    config = http_root[0].parent / "mkdocs.yml"
-    config.write_text(f"INHERIT: {ROOT / 'mkdocs.yml'}\ndocs_dir: {ROOT / 'docs'}\nsite_url: {site_url}\n"
-                      f"theme:\n  custom_dir: {ROOT / 'overrides'}\n")  # paths relative to the real config
+    config = write_config(http_root[0].parent / "mkdocs.yml", ROOT, site_url=site_url)
     result = run_mkdocs(config, site)
     assert result.returncode == 0, result.stderr[-3000:]
     printed = subprocess.run([sys.executable, "-m", "figures_src.mkdocs_plugin.pdf", str(site), str(site / PDF)],
                              capture_output=True, text=True)
     assert printed.returncode == 0, printed.stdout + printed.stderr
     return site
+
+
+@pytest.fixture(scope="session")
+def offline_dir(site_dir, tmp_path_factory) -> Path:
+    """The copy to read from disk (DL_OFFLINE=true), with the PDF; zipped into the web site as `nox -s build`
+    does, so the web site's link to it resolves."""
+    offline = tmp_path_factory.mktemp("offline") / "site"
+    config = write_config(tmp_path_factory.mktemp("offline-config") / "mkdocs.yml", ROOT)
+    result = run_mkdocs(config, offline, DL_OFFLINE="true")
+    assert result.returncode == 0, result.stderr[-3000:]
+    from figures_src.mkdocs_plugin.offline import package
+    package(offline, site_dir / PDF, site_dir / OFFLINE_COPY)
+    return offline
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,10 @@ def parse(path: Path) -> LinksAndIds:
     return parser
 
 
-def test_every_internal_link_and_anchor_resolves(site_dir):
+@pytest.mark.parametrize("copy", ["web", "offline"])
+def test_every_internal_link_and_anchor_resolves(site_dir, offline_dir, copy):
+    """In the web site (its PDF and offline zip built) and in the offline copy, whose pages are name.html."""
+    site_dir = site_dir if copy == "web" else offline_dir
     pages = {p: parse(p) for p in site_dir.rglob("*.html")}
     broken = []
     checked = 0
@@ -64,4 +67,4 @@ def test_every_internal_link_and_anchor_resolves(site_dir):
                 if unquote(url.fragment) not in ids:
                     broken.append(f"{page.relative_to(site_dir)}: {link} (no anchor)")
     assert checked > 100
-    assert broken == []
+    assert broken == [], broken

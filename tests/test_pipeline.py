@@ -3,7 +3,6 @@
 import json
 import math
 import sys
-import textwrap
 from pathlib import Path
 
 import altair as alt
@@ -11,7 +10,7 @@ import pytest
 
 from figures_src import pipeline
 from figures_src.figure import Figure, Result
-from tests.conftest import ROOT, run_mkdocs
+from tests.conftest import ROOT, run_mkdocs, scratch_config
 
 FIGURE_TEMPLATE = '''
 import altair as alt
@@ -66,6 +65,14 @@ def test_cache_hits_and_recomputes_only_the_edited_figure(figure_package, tmp_pa
     third = pipeline.compute_all(load(), cache)
     assert third["alpha"].cache_hit and not third["beta"].cache_hit
     assert third["beta"].code_hash != first["beta"].code_hash
+
+
+def test_parallel_workers_and_one_process_give_the_same_numbers(figure_package, tmp_path):
+    _, load = figure_package
+    parallel = pipeline.compute_all(load(), tmp_path / "a", workers=2)
+    serial = pipeline.compute_all(load(), tmp_path / "b", workers=1)
+    assert {fid: c.result for fid, c in parallel.items()} == {fid: c.result for fid, c in serial.items()}
+    assert (tmp_path / "a" / "beta.json").read_bytes() == (tmp_path / "b" / "beta.json").read_bytes()
 
 
 def test_cache_key_covers_imported_modules_and_parameters():
@@ -127,7 +134,7 @@ def test_failing_experiment_names_figure_and_file(figure_package, tmp_path):
     (package / "alpha.py").write_text(FIGURE_TEMPLATE.format(fid="alpha", marker="").replace(
         'g = seeded(p["seed"])', 'raise RuntimeError("boom")'))
     with pytest.raises(pipeline.FigureError, match=r"'alpha' \(.*alpha\.py\) failed: RuntimeError: boom"):
-        pipeline.compute(load()["alpha"], tmp_path / "cache")
+        pipeline.compute_all(load(), tmp_path / "cache")
     assert not (tmp_path / "cache" / "alpha.json").exists()
 
 
@@ -142,7 +149,7 @@ def test_invalid_chart_fails_with_the_figure_name(figure_package, tmp_path):
     package, load = figure_package
     (package / "alpha.py").write_text(FIGURE_TEMPLATE.format(fid="alpha", marker="").replace(
         'mark_line()', 'mark_line(interpolate="no-such-interpolation")'))
-    computed = pipeline.compute(load()["alpha"], tmp_path / "cache")
+    computed = pipeline.compute_all(load(), tmp_path / "cache")["alpha"]
     with pytest.raises(pipeline.FigureError, match="figure 'alpha'"):
         pipeline.export(computed, {})
 
@@ -166,16 +173,7 @@ def scratch_site(tmp_path, broken: str, cited: str = "cho2009; he2015") -> Path:
     (docs / "references.bib").write_text("\n".join(
         "@" + e for e in entries if e.startswith(("inproceedings{cho2009,", "inproceedings{he2015,"))))
     (docs / "broken.md").write_text("---\nchapter: 9\n---\n# Broken\n\n" + broken)
-    config = tmp_path / "mkdocs.yml"
-    config.write_text(textwrap.dedent(f"""\
-        site_name: scratch
-        docs_dir: {docs}
-        theme: {{name: material, font: false}}
-        plugins:
-          - figures:
-              cache_dir: {ROOT / '.cache' / 'figures'}
-        """))
-    return config
+    return scratch_config(tmp_path, docs)
 
 
 @pytest.mark.parametrize("markdown, message", [

@@ -160,6 +160,37 @@ def test_charts_render_from_the_built_folder_opened_directly(browser, site_dir):
 
 
 @pytest.mark.browser
+def test_every_page_of_the_offline_copy_works_from_disk(browser, offline_dir):
+    """The zip's pages, opened as files: every chart drawn, no error, nothing asked of another host."""
+    files = sorted(p for p in offline_dir.rglob("*.html") if p.name != "404.html")
+    assert {p.stem for p in files} >= {"index", "overview", "observation", "reasons", "consequences", "solutions",
+                                       "summary", "references", "print_page"}
+    assert len([p for p in files if p.parent.name == "notebooks"]) == 5  # their index and the four notebooks
+    for html_file in files:
+        page, log = open_page(browser, html_file.as_uri())
+        assert page.locator(".dl-chart").count() == page.locator(".dl-chart.dl-rendered").count(), html_file
+        assert [u for u in log["requests"] if not u.startswith(("file://", "data:"))] == [], html_file
+        assert log["errors"] == [], (html_file, log["errors"])
+        page.close()
+
+
+@pytest.mark.browser
+def test_the_offline_copy_navigates_and_searches_from_disk(browser, offline_dir):
+    page, log = open_page(browser, (offline_dir / "index.html").as_uri())
+    page.get_by_role("link", name="1. Observation").first.click()
+    page.wait_for_url("**/observation.html")
+    page.wait_for_function("document.querySelectorAll('.dl-chart.dl-rendered').length === 3")
+    page.locator("input.md-search__input").fill("batch normalisation")
+    page.wait_for_function("document.querySelectorAll('.md-search-result__item').length > 0", timeout=10_000)
+    assert "matching" in page.locator(".md-search-result__meta").inner_text()
+    page.locator(".md-search-result__item a").first.click()
+    page.wait_for_load_state("load")
+    assert page.url.startswith("file://") and ".html" in page.url
+    assert [u for u in log["requests"] if not u.startswith(("file://", "data:"))] == []
+    assert log["errors"] == []
+
+
+@pytest.mark.browser
 def test_a_link_opens_a_chart_in_its_state_and_ignores_invalid_values(browser, site_url):
     page, log = open_page(browser, site_url + "observation/?collapse-similarity.layer=50"
                                    "&collapse-function.layer=999&collapse-function.view=banana#fig-collapse-similarity")

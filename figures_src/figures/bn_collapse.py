@@ -8,7 +8,6 @@ from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, correlation_by_depth, effective_rank, off_diagonal
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, great_circle, seeded
 from figures_src.theory import batch_norm_correlation, iterate_correlation
-from figures_src.training import single_threaded
 
 # The circle, the network's weights and the readout are those of `collapse-function` (same seed, same draws):
 # the only difference is BN before every ReLU. The depth curves use the inputs of `correlation-by-depth`.
@@ -21,11 +20,6 @@ ARCHITECTURES = ["plain", "batch norm"]
 
 
 def compute(p: dict) -> Result:
-    with single_threaded():  # one thread, like every chapter-3/4 experiment: robust on a shared 2-core machine
-        return _compute(p)
-
-
-def _compute(p: dict) -> Result:
     rows, values = [], {}
     # 1. The function along the circle, BN counterpart of collapse-function.
     generator = seeded(p["seed"])

@@ -8,7 +8,6 @@ from figures_src.figure import Figure, Result, table
 from figures_src.measures import per_layer_growth_factor, weight_gradient_sq_norms
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, seeded
 from figures_src.theory import BN_GRADIENT_FACTOR
-from figures_src.training import single_threaded
 
 PARAMS = {"d_in": 64, "width": 256, "depth": 50, "batch_sizes": [8, 32, 128], "plain_batch": 128,
           "seeds": 4, "fit_skip": 5}
@@ -26,11 +25,6 @@ def gradient_profile(batch_norm: bool, batch: int, p: dict, seed: int) -> torch.
 
 
 def compute(p: dict) -> Result:
-    with single_threaded():  # one thread, like every chapter-3/4 experiment: robust on a shared 2-core machine
-        return _compute(p)
-
-
-def _compute(p: dict) -> Result:
     rows, values = [], {}
     depth, skip = p["depth"], p["fit_skip"]
     runs = [("batch norm", batch) for batch in p["batch_sizes"]] + [("plain", p["plain_batch"])]

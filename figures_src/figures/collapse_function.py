@@ -78,9 +78,11 @@ FIGURE = Figure(
     caption=(
         "Inputs go around a circle (angle θ, all of norm 1). Move the slider: at layer 1 each unit is a "
         "rich function of θ and a random readout predicts {{ value: collapse-function.classes_l1 }} different "
-        "classes around the circle; by layer {{ value: collapse-function.depth }} every unit is nearly flat and the readout "
-        "predicts {{ value: collapse-function.classes_l100 }} class for every input. Switch to "
-        "*direction*: dividing by each input's norm removes the scale s(x), and what is left is the "
+        "classes around the circle. By layer {{ value: collapse-function.depth }} the units are no longer "
+        "different functions of θ: they rise and fall together, one common profile, the input's scale s(x), "
+        "whose largest and smallest values around the circle still differ {{ value: collapse-function.norm_spread_l100 | .1f }}-fold, "
+        "and the readout predicts {{ value: collapse-function.classes_l100 }} class for every input. Switch to "
+        "*direction*: dividing by each input's norm removes s(x), and the units are flat: the "
         "same vector C for every input."
     ),
     params=PARAMS,

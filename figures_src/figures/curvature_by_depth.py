@@ -11,7 +11,7 @@ from figures_src.figure import Figure, Result, table
 from figures_src.measures import backprop_signals, ntk_blocks
 from figures_src.model import MLP, MLPConfig, seeded
 from figures_src.theory import ntk_blocks_infinite_width
-from figures_src.training import single_threaded, teacher_task
+from figures_src.training import teacher_task
 
 PARAMS = {
     "d_in": 32, "n_inputs": 32, "task_seed": 0, "seeds": 3, "lanczos_tol": 1e-3,
@@ -52,11 +52,6 @@ def measure(width: int, depth: int, seed: int, x: torch.Tensor, y: torch.Tensor,
 
 
 def compute(p: dict) -> Result:
-    with single_threaded():
-        return experiment(p)
-
-
-def experiment(p: dict) -> Result:
     x, y = teacher_task(p["d_in"], p["n_inputs"], p["task_seed"], dtype=torch.float64)
     rows, values = [], {}
     runs = [(int(w), d, True) for w, ds in p["hessian"].items() for d in ds] + \

@@ -10,7 +10,7 @@ from figures_src.figure import Figure, Result, table
 from figures_src.measures import backprop_signals, layer_gradient_norms, ntk_blocks, useful_gradient_share
 from figures_src.model import MLP, MLPConfig, seeded
 from figures_src.theory import ntk_blocks_infinite_width
-from figures_src.training import single_threaded, teacher_task
+from figures_src.training import teacher_task
 
 PARAMS = {"width": 256, "n_samples": 64, "task_seed": 0, "input_correlation": 0.5, "seeds": 6,
           "shown_depths": [2, 10, 25, 50, 100], "share_depths": [1, 2, 5, 10, 25, 50, 100], "default_depth": 50}
@@ -32,11 +32,6 @@ def networks(p: dict, depth: int, x: torch.Tensor, y: torch.Tensor) -> list:
 
 
 def compute(p: dict) -> Result:
-    with single_threaded():
-        return experiment(p)
-
-
-def experiment(p: dict) -> Result:
     # d_in = width: the first weight matrix has the same shape as the others, so all layers compare directly.
     # Inputs of pairwise cosine ≈ input_correlation, like real data; with independent inputs (cosine 0) the
     # first layer's per-example gradients are orthogonal at any depth and their batch gradient cancels anyway.

@@ -9,7 +9,6 @@ from figures_src.figure import Figure, Result, table
 from figures_src.measures import input_gradients
 from figures_src.model import MLP, MLPConfig, seeded
 from figures_src.theory import backward_correlation, iterate_correlation
-from figures_src.training import single_threaded
 
 PARAMS = {"d_in": 64, "width": 256, "pairs": 16, "seeds": 5, "input_cosines": [0.5, 0.9, 0.99],
           "depths": [0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50]}
@@ -31,11 +30,6 @@ def pair_cosines(vectors: torch.Tensor) -> torch.Tensor:
 
 
 def compute(p: dict) -> Result:
-    with single_threaded():
-        return experiment(p)
-
-
-def experiment(p: dict) -> Result:
     rows, values = [], {}
     depth = max(p["depths"])
     for i, c0 in enumerate(p["input_cosines"]):

@@ -6,7 +6,6 @@ import torch
 from figures_src import theme
 from figures_src.figure import Figure, Result, table
 from figures_src.figures.solutions_training import SETUP, build, run, task
-from figures_src.training import single_threaded
 
 PARAMS = {**SETUP, "depth": 100, "seeds": 1}
 # (label, architecture, init, colour key of theme.ARCHITECTURE_COLORS)
@@ -56,7 +55,7 @@ def compute(p: dict) -> Result:
     # LSUV sets the variance over the batch of every matrix's output to 1. For the single readout unit that is the
     # variance across inputs, which the collapse has made small: LSUV scales the whole output up.
     x, _ = task(setup)
-    with single_threaded(), torch.no_grad():
+    with torch.no_grad():
         orthogonal = build("plain", "orthogonal", p["depth"], 0, setup)
         normalised = build("plain", "LSUV", p["depth"], 0, setup)
         before, after = orthogonal(x), normalised(x)

@@ -9,7 +9,6 @@ from figures_src.measures import cosine_matrix, correlation_by_depth, off_diagon
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, seeded
 from figures_src.theory import (arccos_map, iterate_correlation, residual_batch_norm_recursion,
                                 residual_recursion)
-from figures_src.training import single_threaded
 
 PARAMS = {"d_in": 64, "width": 512, "depth": 100, "n_inputs": 32, "input_seed": 0, "seeds": 3,
           "branch_vars": [0.01, 0.1, 1.0], "stored_every": 2, "other_depths": [10, 1000, 10000]}
@@ -21,11 +20,6 @@ def label(branch_var: float, depth: int) -> str:
 
 
 def compute(p: dict) -> Result:
-    with single_threaded():  # one thread, like every chapter-3/4 experiment: robust on a shared 2-core machine
-        return _compute(p)
-
-
-def _compute(p: dict) -> Result:
     depth = p["depth"]
     x = gaussian_inputs(p["n_inputs"], p["d_in"], seeded(p["input_seed"]))
     pairs = off_diagonal(cosine_matrix(x)).double()

@@ -17,7 +17,7 @@ from figures_src.figure import Figure, Result, table
 from figures_src.initialization import lsuv, metainit, model_gradient_quotient
 from figures_src.measures import correlation_by_depth, useful_gradient_share
 from figures_src.model import MLP, MLPConfig, seeded
-from figures_src.training import single_threaded, steps_to, teacher_task, train
+from figures_src.training import steps_to, teacher_task, train
 
 # The regime (chapter 3's task and loss): full-batch gradient descent at one fixed learning rate for every
 # network, width 64, so that depth 100 is deep for the width (depth/width > 1).
@@ -60,8 +60,7 @@ def build(architecture: str, init: str, depth: int, seed: int, setup: dict = SET
 
 @lru_cache(maxsize=None)
 def _run(architecture: str, init: str, depth: int, seed: int, setup_items: tuple) -> dict:
-    with single_threaded():  # small matrices: one thread, as in chapter 3 (a second one is slower on a busy machine)
-        return _measure_and_train(architecture, init, depth, seed, dict(setup_items))
+    return _measure_and_train(architecture, init, depth, seed, dict(setup_items))
 
 
 def _measure_and_train(architecture: str, init: str, depth: int, seed: int, setup: dict) -> dict:

@@ -9,7 +9,7 @@ from figures_src import theme
 from figures_src.curvature import HessianOperator, flatten, mse
 from figures_src.figure import Figure, Result, table
 from figures_src.model import MLP, MLPConfig, seeded
-from figures_src.training import single_threaded, teacher_task
+from figures_src.training import teacher_task
 
 PARAMS = {"d_in": 32, "n_samples": 64, "task_seed": 0, "width": 64, "depths": [1, 2, 4, 8, 16, 32, 64],
           "seeds": 16, "shown_seed": 0, "eta_max": 2.5, "eta_points": 41, "default_depth": 32}
@@ -55,11 +55,6 @@ def fight(net: MLP, x: torch.Tensor, y: torch.Tensor) -> dict:
 
 
 def compute(p: dict) -> Result:
-    with single_threaded():
-        return experiment(p)
-
-
-def experiment(p: dict) -> Result:
     x, y = teacher_task(p["d_in"], p["n_samples"], p["task_seed"], dtype=torch.float64)
     rows, values = [], {}
     for depth in p["depths"]:

@@ -10,7 +10,7 @@ from figures_src import theme
 from figures_src.curvature import HessianOperator, lanczos
 from figures_src.figure import Figure, Result, table
 from figures_src.model import MLP, MLPConfig, seeded
-from figures_src.training import single_threaded, steps_to, teacher_task, train_mlps
+from figures_src.training import steps_to, teacher_task, train_mlps
 
 PARAMS = {"d_in": 16, "n_samples": 64, "task_seed": 0, "width": 32, "depths": [2, 4, 8, 16, 32], "seeds": 3,
           "lrs": [2.0**-k for k in range(1, 9)], "steps": 600, "threshold": 0.05, "record_every": 15}
@@ -41,11 +41,6 @@ def rank_key(steps: torch.Tensor, final: torch.Tensor) -> tuple[float, float]:
 
 
 def compute(p: dict) -> Result:
-    with single_threaded():
-        return experiment(p)
-
-
-def experiment(p: dict) -> Result:
     x, y = teacher_task(p["d_in"], p["n_samples"], p["task_seed"])
     rows, values, curves, best = [], {}, {}, {}
     for depth in p["depths"]:

@@ -13,3 +13,10 @@ class FiguresConfig(Config):
     bibliography = c.Type(str, default="docs/references.bib")
     # The page listing every cited work; pages without their own list link there.
     references_page = c.Type(str, default="references.md")
+    # Companion notebooks: jupytext sources in this folder of docs/, executed at build time.
+    notebooks_dir = c.Type(str, default="notebooks")
+    notebook_cache_dir = c.Type(str, default=".cache/notebooks")
+    # Where the code lives (the notebooks' install cell) and the branch the built site is published from
+    # (Colab opens the executed notebooks there).
+    repository = c.Type(str, default="")
+    published_branch = c.Type(str, default="gh-pages")

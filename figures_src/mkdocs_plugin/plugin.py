@@ -32,6 +32,7 @@ from mkdocs.utils.meta import get_data
 
 from figures_src.mkdocs_plugin.citations import Bibliography, CitationError
 from figures_src.mkdocs_plugin.config import FiguresConfig
+from figures_src.mkdocs_plugin.notebooks import NotebookError, absolute_links, execute, published_path
 
 log = get_plugin_logger(__name__)
 
@@ -73,7 +74,9 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         log.info(f"{len(self.computed)} figures ready ({hits} from cache, "
                  f"{len(self.computed) - hits} computed in {sum(c.seconds for c in self.computed.values()):.1f} s)")
 
+    @event_priority(50)  # before mkdocs-jupyter, which turns the executed .ipynb files into pages
     def on_files(self, files: Files, config):
+        self.notebook_files(files, config)
         for fid, exported in self.exports.items():
             for name, content in exported.items():
                 files.append(File.generated(config, f"figures/{name}", content=content))
@@ -82,6 +85,30 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         for asset in ("figures.js", "figures.css"):
             files.append(File.generated(config, f"figures/{asset}", abs_src_path=str(ASSETS / asset)))
         return files
+
+    def notebook_files(self, files: Files, config) -> None:
+        """Replace each jupytext source in the notebooks folder by its executed .ipynb."""
+        folder = self.config.notebooks_dir.strip("/") + "/"
+        sources = [f for f in files if f.src_uri.startswith(folder) and f.src_uri.endswith(".py")]
+        if sources and not self.config.repository.startswith("https://github.com/"):
+            raise PluginError("figures plugin: set `repository` (https://github.com/<owner>/<repo>) in mkdocs.yml: "
+                              "the notebooks' install cell and Colab links need it")
+        cache = self.root / self.config.notebook_cache_dir
+        site_url = config.site_url or "/"
+        for source in sources:
+            executed = File(source.src_uri[:-3] + ".ipynb", src_dir=str(cache), dest_dir=config.site_dir,
+                            use_directory_urls=config.use_directory_urls)
+            try:
+                hit = execute(Path(source.abs_src_path), Path(executed.abs_src_path), self.config.repository,
+                              Path(config.docs_dir).parent, lambda notebook: absolute_links(
+                                  notebook, source.src_uri, site_url, lambda uri: files.get_file_from_path(uri)))
+            except NotebookError as error:
+                raise PluginError(str(error)) from error
+            log.info(f"notebook {source.src_uri}: {'from cache' if hit else 'executed'}")
+            files.remove(source)
+            files.append(executed)
+        # Published page path -> its file: links made absolute in a notebook come back relative on the site.
+        self.published = {published_path(f.src_uri): f.src_uri for f in files if published_path(f.src_uri) is not None}
 
     def on_nav(self, nav: Navigation, config, files: Files):
         """Number figures in reading order: Figure <chapter>.<n> on the chapter page that shows it first."""
@@ -232,6 +259,39 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
 </figure>
 """
 
+    def on_page_content(self, html_text: str, page: Page, config, files: Files):
+        if page.file.src_uri.endswith(".ipynb"):
+            return self.relative_site_links(strip_notebook_mathjax(html_text), page, config, files)
+        return html_text
+
+    def relative_site_links(self, html_text: str, page: Page, config, files: Files) -> str:
+        """A notebook links other pages by their published URL (it must work in Colab); on the site the
+        link stays inside the copy being read, online or offline."""
+        site_url = re.escape(config.site_url or "/")
+
+        def relative(match: re.Match) -> str:
+            file = files.get_file_from_path(self.published.get(match[1], ""))
+            if file is None:
+                return match[0]
+            return f'href="{get_relative_url(file.url, page.url)}{match[2] or ""}"'
+        return re.sub(rf'href="{site_url}([^"#]*)(#[^"]*)?"', relative, html_text)
+
+    def on_page_context(self, context, page: Page, config, nav: Navigation):
+        """Links a notebook page offers: its .ipynb (copied next to the page by mkdocs-jupyter) and Colab,
+        which opens it from the branch the built site is published from."""
+        if page.file.src_uri.endswith(".ipynb"):
+            name = Path(page.file.src_uri).name
+            published = f"{page.file.src_uri.removesuffix('.ipynb')}/{name}"  # as on the web: directory URLs
+            repository = self.config.repository.removeprefix("https://github.com/").removesuffix(".git")
+            index = self.files.get_file_from_path(f"{self.config.notebooks_dir.strip('/')}/index.md")
+            context["dl_notebook"] = {
+                "download": name,
+                "colab": f"https://colab.research.google.com/github/{repository}/blob/"
+                         f"{self.config.published_branch}/{published}",
+                "about": get_relative_url(index.url, page.url) if index else None,
+            }
+        return context
+
     def on_env(self, env, config, files: Files):
         manifest = []
         for fid, computed in self.computed.items():
@@ -251,9 +311,13 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
 
     @event_priority(-100)  # after mkdocs-print-site-plugin has written the print page
     def on_post_build(self, config):
-        print_page = Path(config.site_dir) / "print_page" / "index.html"
-        if print_page.exists():
-            print_page.write_text(prefix_print_anchors(print_page.read_text()))
+        site = Path(config.site_dir)
+        # Notebook pages are left out of the print (mkdocs.yml); links to them lead to the web site.
+        left_out = {page_key(path): (config.site_url or "/") + path
+                    for path, src_uri in self.published.items() if src_uri.endswith(".ipynb")}
+        for print_page in (site / "print_page" / "index.html", site / "print_page.html"):  # with or without
+            if print_page.exists():                                                      # directory URLs
+                print_page.write_text(prefix_print_anchors(print_page.read_text(), left_out))
 
     def on_serve(self, server, config, builder):
         server.watch(str(Path(importlib.import_module("figures_src").__file__).parent))
@@ -269,12 +333,31 @@ def _line_end(text: str, position: int) -> int:
     return len(text) if end < 0 else end
 
 
+NOTEBOOK_MATHJAX = re.compile(r'<script src="dl-site-mathjax">\s*</script>|'
+                              r'<script type="text/x-mathjax-config">.*?</script>', re.DOTALL)
+
+
+def strip_notebook_mathjax(html_text: str) -> str:
+    """mkdocs-jupyter adds a MathJax 2 loader and configuration to every notebook page; the site's own
+    MathJax 3 typesets notebook math, and instant navigation would run the old configuration as a script.
+    mkdocs.yml sets custom_mathjax_url to the placeholder `dl-site-mathjax` so the loader is recognised."""
+    return NOTEBOOK_MATHJAX.sub("", html_text)
+
+
 PRINT_SECTION = re.compile(r"""<section class=['"]print-page[^'"]*['"] id=['"]([^'"]+)['"]""")
 
 
-def prefix_print_anchors(html: str) -> str:
+def page_key(published: str) -> str:
+    """How the print page names a page in its anchors: `notebooks/reasons/` -> `notebooks-reasons`."""
+    return published.strip("/").replace("/", "-") or "index"
+
+
+def prefix_print_anchors(html: str, left_out: dict[str, str] | None = None) -> str:
     """The print page (every page in one) rewrites links to `#<page>-<anchor>` but prefixes only the
-    ids of headings; prefix the ids of figures and references too, so every link lands."""
+    ids of headings; prefix the ids of figures and references too, so every link lands. Links to pages
+    left out of the print (`left_out`: page key -> web URL) go to the web page instead."""
+    for key, url in (left_out or {}).items():
+        html = re.sub(rf'href="#{re.escape(key)}(?:-[^"]*)?"', f'href="{url}"', html)
     starts = [(m.start(), m[1]) for m in PRINT_SECTION.finditer(html)]
     pieces, previous = [], 0
     for (start, key), end in zip(starts, [s for s, _ in starts[1:]] + [len(html)]):

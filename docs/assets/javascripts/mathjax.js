@@ -6,12 +6,18 @@ function focusWideEquations() {
   });
 }
 
+var MATH_CONTAINERS = ".arithmatex, .jp-RenderedMarkdown";
+
 window.MathJax = {
   startup: {
+    elements: [MATH_CONTAINERS],
     pageReady: function () { return window.MathJax.startup.defaultPageReady().then(focusWideEquations); }
   },
-  tex: { inlineMath: [["\\(", "\\)"]], displayMath: [["\\[", "\\]"]], processEscapes: true, processEnvironments: true },
-  options: { ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex", enableMenu: false },
+  // Only math containers are typeset: arithmatex output (\( \) and \[ \]) and notebook markdown cells
+  // (jp-RenderedMarkdown, $ and $$); a dollar sign anywhere else stays a dollar sign.
+  tex: { inlineMath: [["\\(", "\\)"], ["$", "$"]], displayMath: [["\\[", "\\]"], ["$$", "$$"]],
+         processEscapes: true, processEnvironments: true },
+  options: { enableMenu: false },
   svg: { fontCache: "global" }
 };
 
@@ -24,7 +30,7 @@ if (window.document$) {
     startup.promise.then(function () {
       window.MathJax.typesetClear();
       window.MathJax.texReset();
-      return window.MathJax.typesetPromise().then(focusWideEquations);
+      return window.MathJax.typesetPromise([MATH_CONTAINERS]).then(focusWideEquations);
     });
   });
 }

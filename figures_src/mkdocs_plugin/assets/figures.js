@@ -13,6 +13,8 @@
     var id = element.dataset.figure;
     var specs = (window.dlFigureSpecs = window.dlFigureSpecs || {});
     if (specs[id]) return Promise.resolve(specs[id]);
+    // Notebook outputs carry their spec inline (figures_src/notebook.py).
+    if (element.dataset.specJson) return Promise.resolve((specs[id] = JSON.parse(element.dataset.specJson)));
     return new Promise(function (resolve, reject) {
       var script = document.createElement("script");
       script.src = element.dataset.spec;
@@ -91,7 +93,7 @@
   function writeStateToUrl(id, name, value) {
     var url = new URL(location.href);
     url.searchParams.set(id + "." + name, String(value));
-    url.hash = "fig-" + id;
+    if (document.getElementById("fig-" + id)) url.hash = "fig-" + id;
     history.replaceState(history.state, "", url);
   }
 
