@@ -98,18 +98,27 @@ def local_imports(module_name: str) -> set[str]:
         if name in seen:
             continue
         seen.add(name)
-        tree = ast.parse(module_file(name).read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                candidates = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = importlib.util.resolve_name("." * node.level + (node.module or ""), name.rpartition(".")[0]) \
-                    if node.level else node.module
-                candidates = [base] + [f"{base}.{alias.name}" for alias in node.names]
-            else:
-                continue
-            todo += [c for c in candidates if c.split(".")[0] == PACKAGE and is_module(c)]
+        path = module_file(name)
+        stat = path.stat()
+        todo += direct_imports(name, path, (stat.st_mtime_ns, stat.st_size))
     return seen
+
+
+@cache
+def direct_imports(name: str, path: Path, stamp: tuple[int, int]) -> list[str]:
+    """The `figures_src` modules `name` imports itself; parsed once per version of the file (`stamp`)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            candidates = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = importlib.util.resolve_name("." * node.level + (node.module or ""), name.rpartition(".")[0]) \
+                if node.level else node.module
+            candidates = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found += [c for c in candidates if c.split(".")[0] == PACKAGE and is_module(c)]
+    return found
 
 
 def is_module(name: str) -> bool:
@@ -358,10 +367,36 @@ def spec_script(figure_id: str, spec: dict[str, Any]) -> str:
             f"{json.dumps(spec, separators=(',', ':'), allow_nan=False)};\n")
 
 
-def export(c: Computed, numbers: dict[str, float]) -> dict[str, str]:
-    """All files of one figure, by name under `figures/`."""
+def export(c: Computed, numbers: dict[str, float], cache_dir: Path | None = None) -> dict[str, str]:
+    """All files of one figure, by name under `figures/`. With a cache folder they are kept there too:
+    building, validating and rendering the chart is most of a rebuild that changed only prose. The key
+    covers the figure's result (its cache key), its text alternative (living numbers of any figure) and
+    the exporting code."""
     fid = c.figure.id
     description = expand_values(c.figure.alt_text, numbers, f"figure {fid!r} alt text")
+    if cache_dir is None:
+        return export_files(c, description)
+    key = hashlib.sha256(canonical_json({
+        "figure": cache_key(c.figure), "description": description,
+        "exporter": [hashlib.sha256(module_file(m).read_bytes()).hexdigest() for m in (__name__, theme.__name__)],
+    }).encode()).hexdigest()
+    path = cache_dir / f"{fid}.exports.json"
+    try:
+        entry = json.loads(path.read_text())
+        if entry["key"] == key:
+            return entry["files"]
+    except (OSError, ValueError, KeyError, TypeError):  # missing or damaged: export again
+        pass
+    files = export_files(c, description)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"key": key, "files": files}))
+    os.replace(tmp, path)
+    return files
+
+
+def export_files(c: Computed, description: str) -> dict[str, str]:
+    fid = c.figure.id
     spec = vega_lite_spec(c, description)
     return {
         f"{fid}.vl.json": json.dumps(spec, indent=1, allow_nan=False) + "\n",

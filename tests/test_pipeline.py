@@ -138,6 +138,20 @@ def test_failing_experiment_names_figure_and_file(figure_package, tmp_path):
     assert not (tmp_path / "cache" / "alpha.json").exists()
 
 
+def test_exports_are_cached_and_a_damaged_entry_is_exported_again(figure_package, tmp_path):
+    package, load = figure_package
+    computed = pipeline.compute_all(load(), tmp_path / "cache")["alpha"]
+    fresh = pipeline.export(computed, {})
+    assert pipeline.export(computed, {}, tmp_path / "cache") == fresh
+    entry = tmp_path / "cache" / "alpha.exports.json"
+    entry.write_text("{damaged")
+    assert pipeline.export(computed, {}, tmp_path / "cache") == fresh
+    (package / "alpha.py").write_text(FIGURE_TEMPLATE.format(fid="alpha", marker="v2").replace(
+        "mark_line()", "mark_point()"))  # the chart's code changed: its files too
+    edited = pipeline.compute_all(load(), tmp_path / "cache")["alpha"]
+    assert '"point"' in pipeline.export(edited, {}, tmp_path / "cache")["alpha.vl.json"]
+
+
 def test_specs_validate_against_the_vega_lite_schema():
     validator = pipeline.vega_lite_validator()
     good = alt.Chart(alt.Data(values=[{"x": 1}])).mark_point().encode(x="x:Q").to_dict()

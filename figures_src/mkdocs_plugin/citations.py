@@ -9,7 +9,6 @@ from pathlib import Path
 
 from pybtex.database import BibliographyData, parse_file
 from pybtex.plugin import find_plugin
-from pybtex.richtext import Text
 
 
 class CitationError(Exception):
@@ -30,11 +29,12 @@ class Bibliography:
         for entry in formatted:
             self.html[entry.key] = " ".join(entry.text.render(backend).split())
             self.text[entry.key] = entry.text.render_as("text")
+        self.author_labels = {key: author_label(entry) for key, entry in self.data.entries.items()}
 
     @classmethod
     def empty(cls, path: Path) -> "Bibliography":
         bib = cls.__new__(cls)
-        bib.path, bib.data, bib.html, bib.text = path, BibliographyData(), {}, {}
+        bib.path, bib.data, bib.html, bib.text, bib.author_labels = path, BibliographyData(), {}, {}, {}
         return bib
 
     @property
@@ -47,14 +47,7 @@ class Bibliography:
             raise CitationError(f"{where}: unknown citation key {key!r} (known: {known})")
 
     def authors(self, key: str) -> str:
-        entry = self.data.entries[key]
-        names = [Text.from_latex(" ".join(p.prelast_names + p.last_names)).render_as("text")
-                 for p in entry.persons.get("author", [])]
-        if not names:
-            return Text.from_latex(entry.fields.get("author", key)).render_as("text").strip("{}")
-        if len(names) == 1:
-            return names[0]
-        return f"{names[0]} & {names[1]}" if len(names) == 2 else f"{names[0]} et al."
+        return self.author_labels[key]
 
     def year(self, key: str) -> str:
         return self.data.entries[key].fields.get("year", "n.d.")
@@ -83,3 +76,19 @@ class Bibliography:
 
     def bibtex(self, key: str) -> str:
         return BibliographyData({key: self.data.entries[key]}).to_string("bibtex").strip()
+
+
+def author_label(entry) -> str:
+    """"Cho & Saul", "Yang et al.", or an institutional author as written. Names are UTF-8 in the file;
+    braces (which protect capitals) are dropped."""
+    def plain(text: str) -> str:
+        if "\\" in text:
+            raise CitationError(f"{entry.key}: write the name {text!r} in UTF-8, without LaTeX commands")
+        return text.replace("{", "").replace("}", "")
+
+    names = [plain(" ".join(p.prelast_names + p.last_names)) for p in entry.persons.get("author", [])]
+    if not names:
+        return plain(entry.fields.get("author", entry.key))
+    if len(names) == 1:
+        return names[0]
+    return f"{names[0]} & {names[1]}" if len(names) == 2 else f"{names[0]} et al."

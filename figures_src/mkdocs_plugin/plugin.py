@@ -65,7 +65,7 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
             self.figures = pipeline.discover(self.config.package)
             self.computed = pipeline.compute_all(self.figures, cache_dir)
             self.numbers = pipeline.living_numbers(self.computed)
-            self.exports = {fid: pipeline.export(c, self.numbers) for fid, c in self.computed.items()}
+            self.exports = {fid: pipeline.export(c, self.numbers, cache_dir) for fid, c in self.computed.items()}
             self.shared = {"figures/vendor/vega.js": pipeline.vega_bundle(cache_dir),
                            "figures/theme.js": pipeline.theme_script()}
         except pipeline.FigureError as error:
