@@ -68,18 +68,26 @@ def timed(fn):
     return value, time.perf_counter() - start
 
 
-def run(command: list[str], what: str) -> float:
+def run(command: list[str], what: str, **env: str) -> float:
     """Seconds `command` took; exits with its output if it fails."""
     result, seconds = timed(lambda: subprocess.run(command, capture_output=True, text=True,
-                                                   env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}))
+                                                   env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **env}))
     if result.returncode:
         sys.exit(f"{what} failed:\n{(result.stdout + result.stderr)[-3000:]}")
     return seconds
 
 
-def mkdocs_build(config: Path, site: Path) -> float:
+def mkdocs_build(config: Path, site: Path, **env: str) -> float:
     return run([sys.executable, "-m", "mkdocs", "build", "--quiet", "--strict", "-f", str(config), "-d", str(site)],
-               "mkdocs build")
+               "mkdocs build", **env)
+
+
+def offline_copy(config: Path, site: Path) -> float:
+    """The second build of `nox -s build`: the copy to read from disk, zipped with the PDF into the site."""
+    offline = site.parent / "offline-copy"
+    seconds = mkdocs_build(config, offline, DL_OFFLINE="true")
+    return seconds + run([sys.executable, "-m", "figures_src.mkdocs_plugin.offline", str(offline), str(site / PDF),
+                          str(site / "offline" / "copy.zip")], "offline copy")
 
 
 def print_pdf(site: Path) -> float:
@@ -94,14 +102,15 @@ class CleanBuild:
     figures_s: float
     mkdocs_s: float
     pdf_s: float
+    offline_s: float
 
     @property
     def total_s(self) -> float:
-        return self.figures_s + self.mkdocs_s + self.pdf_s
+        return self.figures_s + self.mkdocs_s + self.pdf_s + self.offline_s
 
 
 def clean_build(config: Path, cache: Path, site: Path) -> CleanBuild:
-    """The three steps of `nox -s build` from nothing, timed apart. The figures are computed here, in
+    """The steps of `nox -s build` from nothing, timed apart. The figures are computed here, in
     this process, so their time is known on its own; the mkdocs build then finds them in the cache and
     does everything else (exports, executing the notebooks into their own empty cache, pages)."""
     progress("clean build: computing every figure (a few minutes)")
@@ -109,7 +118,9 @@ def clean_build(config: Path, cache: Path, site: Path) -> CleanBuild:
     progress("clean build: mkdocs build")
     mkdocs_s = mkdocs_build(config, site)
     progress("clean build: PDF")
-    return CleanBuild(computed, figures_s, mkdocs_s, print_pdf(site))
+    pdf_s = print_pdf(site)
+    progress("clean build: offline copy")
+    return CleanBuild(computed, figures_s, mkdocs_s, pdf_s, offline_copy(config, site))
 
 
 def one_figure_rebuild(config: Path, cache: Path, site: Path, figure_id: str) -> float:
@@ -123,8 +134,9 @@ def build_section(clean: CleanBuild | None, prose_s: float, one_s: float, figure
     lines = ["## Build", "", "| step | seconds | target | result |", "|---|---:|---|---|"]
     if clean:
         lines += [f"| clean: figures (empty cache) | {clean.figures_s:.1f} | | |",
-                  f"| clean: mkdocs build | {clean.mkdocs_s:.1f} | | |",
+                  f"| clean: mkdocs build (pages, exports, notebooks executed) | {clean.mkdocs_s:.1f} | | |",
                   f"| clean: PDF | {clean.pdf_s:.1f} | | |",
+                  f"| clean: offline copy (second mkdocs build, zip) | {clean.offline_s:.1f} | | |",
                   f"| **clean build, total** | **{clean.total_s:.1f}** | ≤ {CLEAN_TARGET_S} s "
                   f"| {verdict(clean.total_s <= CLEAN_TARGET_S)} |"]
         ratio = prose_s / clean.total_s
