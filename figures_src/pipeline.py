@@ -241,10 +241,14 @@ def compute_all(figures: dict[str, Figure], cache_dir: Path, workers: int | None
     if workers > 1:
         # spawn, not fork: a forked child would inherit torch's thread pools mid-use.
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {fid: pool.submit(timed_experiment, figures[fid].compute, dict(figures[fid].params))
-                       for fid in missing}
+            futures = {}
+            for group in sharing_groups({fid: figures[fid] for fid in missing}):
+                future = pool.submit(timed_experiments, [(figures[fid].compute, dict(figures[fid].params))
+                                                         for fid in group])
+                futures |= {fid: (future, index) for index, fid in enumerate(group)}
             for fid in missing:
-                results[fid] = experiment_result(figures[fid], futures[fid].result)
+                future, index = futures[fid]
+                results[fid] = experiment_result(figures[fid], lambda: future.result()[index].unwrap())
     else:
         for fid in missing:
             results[fid] = experiment_result(
@@ -266,6 +270,43 @@ def timed_experiment(compute: Callable[[dict[str, Any]], Result], params: dict[s
     start = time.perf_counter()
     result = run_experiment(compute, params)
     return result, time.perf_counter() - start
+
+
+@dataclass
+class Outcome:
+    """A worker's answer for one figure: its result and time, or the error it raised."""
+    value: tuple[Result, float] | None = None
+    error: BaseException | None = None
+
+    def unwrap(self) -> tuple[Result, float]:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def timed_experiments(experiments: list[tuple[Callable, dict[str, Any]]]) -> list[Outcome]:
+    """Several experiments in one worker, in order; one that fails does not stop the others."""
+    outcomes = []
+    for compute, params in experiments:
+        try:
+            outcomes.append(Outcome(value=timed_experiment(compute, params)))
+        except Exception as error:
+            outcomes.append(Outcome(error=error))
+    return outcomes
+
+
+def sharing_groups(figures: dict[str, Figure]) -> list[list[str]]:
+    """Figures whose modules import one another (and so share in-memory caches of runs) go to the same
+    worker: computed apart, the shared runs would be computed twice. Largest groups first."""
+    modules = {module_of(figure): fid for fid, figure in figures.items()}
+    group_of = {fid: {fid} for fid in figures}
+    for module, fid in modules.items():
+        for imported in local_imports(module) & modules.keys():
+            merged = group_of[fid] | group_of[modules[imported]]
+            for member in merged:
+                group_of[member] = merged
+    groups = {id(group): sorted(group) for group in group_of.values()}
+    return sorted(groups.values(), key=len, reverse=True)
 
 
 def experiment_result(figure: Figure, run: Callable[[], tuple[Result, float]]) -> tuple[Result, float]:

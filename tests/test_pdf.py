@@ -59,9 +59,9 @@ def test_bookmarks_list_the_chapters(site_dir, reader):
                 yield from flatten(item)
             else:
                 yield item.title
-    bookmarks = squeeze(" | ".join(flatten(reader.outline)))
+    titles = list(flatten(reader.outline))
     for title in chapter_titles(site_dir):
-        assert squeeze(title) in bookmarks, title
+        assert title in titles, title  # word for word: a heading that wraps keeps its spaces
 
 
 def test_internal_links_resolve(reader):

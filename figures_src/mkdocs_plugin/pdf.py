@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from pypdf import PdfWriter
+from pypdf.generic import NameObject, TextStringObject
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -64,9 +67,34 @@ def print_site(site_dir: Path, output: Path) -> None:
             # Page numbers come from the print page's own @page rules.
             page.pdf(path=str(output), format="A4", print_background=True, outline=True, tagged=True,
                      margin={"top": "16mm", "bottom": "16mm", "left": "12mm", "right": "12mm"})
+            headings = page.eval_on_selector_all(
+                "h1, h2, h3, h4", "els => els.map(e => Array.from(e.childNodes)"
+                ".filter(n => !(n.classList && n.classList.contains('headerlink')))"
+                ".map(n => n.textContent).join('').replace(/\\s+/g, ' ').trim())")
             browser.close()
     finally:
         server.shutdown()
+    repair_outline(output, headings)
+
+
+def repair_outline(pdf: Path, headings: list[str]) -> None:
+    """Chromium builds each bookmark from the lines of its heading as laid out, joined without a space
+    ("hard totrain?" for a title that wraps after "to"). Put back the heading's own text."""
+    by_letters = {re.sub(r"\s+", "", text): text for text in headings}
+    writer = PdfWriter(clone_from=str(pdf))
+    stack = [writer.root_object["/Outlines"].get_object().get("/First")] if "/Outlines" in writer.root_object else []
+    while stack:
+        item = stack.pop()
+        if item is None:
+            continue
+        item = item.get_object()
+        title = str(item.get("/Title", ""))
+        fixed = by_letters.get(re.sub(r"\s+", "", title))
+        if fixed and fixed != title:
+            item[NameObject("/Title")] = TextStringObject(fixed)
+        stack += [item.get("/First"), item.get("/Next")]
+    with open(pdf, "wb") as stream:
+        writer.write(stream)
 
 
 def main() -> None:
