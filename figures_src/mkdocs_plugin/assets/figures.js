@@ -9,19 +9,24 @@
     return document.body.getAttribute("data-md-color-scheme") === "slate" ? "dark" : "light";
   }
 
+  var loading = {}; // figure id -> promise of its spec, so each spec script is requested once
+
   function loadSpec(element) {
     var id = element.dataset.figure;
     var specs = (window.dlFigureSpecs = window.dlFigureSpecs || {});
     if (specs[id]) return Promise.resolve(specs[id]);
     // Notebook outputs carry their spec inline (figures_src/notebook.py).
     if (element.dataset.specJson) return Promise.resolve((specs[id] = JSON.parse(element.dataset.specJson)));
-    return new Promise(function (resolve, reject) {
-      var script = document.createElement("script");
-      script.src = element.dataset.spec;
-      script.onload = function () { specs[id] ? resolve(specs[id]) : reject(new Error("no spec for " + id)); };
-      script.onerror = function () { reject(new Error("cannot load " + element.dataset.spec)); };
-      document.head.appendChild(script);
-    });
+    if (!loading[id]) {
+      loading[id] = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = element.dataset.spec;
+        script.onload = function () { specs[id] ? resolve(specs[id]) : reject(new Error("no spec for " + id)); };
+        script.onerror = function () { delete loading[id]; reject(new Error("cannot load " + element.dataset.spec)); };
+        document.head.appendChild(script);
+      });
+    }
+    return loading[id];
   }
 
   // Single and layered views fill the column by themselves (width "container");
@@ -149,7 +154,13 @@
     views.forEach(function (entry, element) {
       if (!document.body.contains(element)) { entry.view.finalize(); views.delete(element); }
     });
-    document.querySelectorAll(".dl-chart").forEach(function (element) { render(element, false); });
+    // Specs load in parallel; charts draw one after another in page order, so the first one on screen
+    // does not wait for the main thread to finish laying out every chart below it.
+    var elements = Array.from(document.querySelectorAll(".dl-chart"));
+    elements.forEach(function (element) { loadSpec(element).catch(function () {}); });
+    elements.reduce(function (previous, element) {
+      return previous.then(function () { return render(element, false); });
+    }, Promise.resolve());
   }
 
   function rerenderConcatOnResize() {
