@@ -102,7 +102,19 @@
     history.replaceState(history.state, "", url);
   }
 
+  var drawing = new Map(); // element -> the promise of its first drawing, so two callers draw it once
+
   function render(element, force) {
+    if (!force && drawing.has(element)) return drawing.get(element);
+    var promise = draw(element, force);
+    if (!views.has(element)) {
+      drawing.set(element, promise);
+      promise.then(function () { drawing.delete(element); });
+    }
+    return promise;
+  }
+
+  function draw(element, force) {
     var current = views.get(element);
     var width = element.clientWidth;
     if (current && !force && current.scheme === scheme()) return Promise.resolve();
@@ -198,7 +210,10 @@
     resizeTimer = setTimeout(rerenderConcatOnResize, 200);
   });
 
+  // Material loads this script at the end of the body, after every chart's element: start drawing now,
+  // not at DOMContentLoaded, which waits for the rest of the page's scripts. Later calls (instant
+  // navigation, DOMContentLoaded on file://) draw what is new.
   if (window.document$) window.document$.subscribe(renderAll);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", renderAll);
-  else renderAll();
+  renderAll();
 })();
