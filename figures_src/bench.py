@@ -21,7 +21,6 @@ import datetime
 import functools
 import gzip
 import html.parser
-import http.server
 import os
 import platform
 import posixpath
@@ -31,28 +30,25 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 from figures_src import pipeline
-from figures_src.mkdocs_plugin.site_config import write_config
+from figures_src.mkdocs_plugin.browser import CHROMIUM, CHROMIUM_ARGS, serve_site
+from figures_src.mkdocs_plugin.site_config import site_extra, write_config
 
 ROOT = pipeline.package_root()
 PROJECT_CACHES = ROOT / ".cache"  # figures/ and notebooks/: the figures plugin's default cache folders
 REPORT = ROOT / "docs" / "benchmark.md"
-PDF = "pdf/x.pdf"
+PDF = site_extra(ROOT)["pdf"]  # where the pages link the PDF
 
 CLEAN_TARGET_S = 180  # clean build on 2 cores
 PROSE_TARGET_RATIO = 0.05  # prose-only rebuild, as a fraction of the clean build
 FIRST_CHART_TARGET_RATIO = 2.0  # first chart drawn, against a chart-free page's load event
 REPEATS = 3  # browser measurements per page; the median is reported
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 START = time.perf_counter()
 
@@ -276,26 +272,6 @@ new MutationObserver((_, observer) => {
 LOAD_EVENT = "() => performance.getEntriesByType('navigation')[0].loadEventStart"
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def serve(site: Path, scratch: Path):
-    """Serve the site at the path of its site_url (Material looks for its search index and sitemap
-    there), as GitHub Pages does; returns (base URL, server)."""
-    first_page = re.search(r"<loc>([^<]+)</loc>", (site / "sitemap.xml").read_text())
-    base = urlparse(first_page[1]).path.strip("/") if first_page else ""
-    root = scratch / "www"
-    (root / base).parent.mkdir(parents=True, exist_ok=True)
-    if base:
-        (root / base).symlink_to(site.resolve(), target_is_directory=True)
-    served = root if base else site
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(served)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}/{base + '/' if base else ''}", server
-
-
 def measure(browser, url: str, chart: bool) -> float | None:
     """Milliseconds from navigation start to the first drawn chart (or to the load event of a chart-free
     page), in a fresh context: an empty HTTP cache, as on a first visit. None if no chart is drawn."""
@@ -320,25 +296,21 @@ def median_of(browser, url: str, chart: bool) -> float | None:
     return None if None in times else statistics.median(times)
 
 
-def first_chart_section(site: Path, scratch: Path) -> str:
+def first_chart_section(site: Path) -> str:
     from playwright.sync_api import sync_playwright
 
     pages = [read_page(site, p) for p in site_pages(site)]
     chart_pages = [p.name for p in pages if p.charts and p.name != "print_page/"]
     plain_page = next(p.name for p in pages if not p.charts)  # the home page, pages being sorted so
-    base, server = serve(site, scratch)
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            progress(f"browser: /{plain_page} (no chart)")
-            reference = median_of(browser, base + plain_page, chart=False)
-            results = {}
-            for name in chart_pages:
-                progress(f"browser: /{name}")
-                results[name] = median_of(browser, base + name, chart=True)
-            browser.close()
-    finally:
-        server.shutdown()
+    with serve_site(site) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        progress(f"browser: /{plain_page} (no chart)")
+        reference = median_of(browser, base + plain_page, chart=False)
+        results = {}
+        for name in chart_pages:
+            progress(f"browser: /{name}")
+            results[name] = median_of(browser, base + name, chart=True)
+        browser.close()
     lines = ["## Time to first chart (headless Chromium, empty cache)", "",
              f"From navigation start, median of {REPEATS} fresh browser contexts, site served locally. "
              f"Reference: the load event of /{plain_page}, a page without charts, {reference:.0f} ms. "
@@ -411,7 +383,7 @@ def main() -> None:
         progress(f"one-figure rebuild ({args.figure})")
         one_s = one_figure_rebuild(config, cache, site, args.figure)
         sections = [header(args.quick), build_section(clean, prose_s, one_s, args.figure),
-                    per_figure_section(clean), weight_section(site), first_chart_section(site, scratch)]
+                    per_figure_section(clean), weight_section(site), first_chart_section(site)]
     progress("curvature engine")
     sections.append(curvature_section())
     report = "\n\n".join(sections) + "\n"

@@ -9,6 +9,7 @@ the effective branch scale α·‖Wˡ‖.
 
 import torch
 
+from figures_src.curvature import mse
 from figures_src.measures import gradient_quotient
 from figures_src.model import MLP, batch_norm
 
@@ -44,13 +45,9 @@ def lsuv(model: MLP, x: torch.Tensor, tol: float = 0.02, max_iter: int = 10) -> 
     return passes
 
 
-def mse_loss(model: MLP, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return 0.5 * (model(x) - y).pow(2).sum() / x.shape[0]
-
-
 def model_gradient_quotient(model: MLP, x: torch.Tensor, y: torch.Tensor, eps: float = 1e-5) -> float:
     """GQ of the MSE loss of the model on (x, y), over all weight matrices."""
-    return gradient_quotient(mse_loss(model, x, y), list(model.weights), eps).item()
+    return gradient_quotient(mse(model(x), y), list(model.weights), eps).item()
 
 
 def metainit(model: MLP, x_shape: tuple[int, int], generator: torch.Generator, steps: int = 100,
@@ -70,7 +67,7 @@ def metainit(model: MLP, x_shape: tuple[int, int], generator: torch.Generator, s
     for _ in range(steps):
         x = torch.randn(*x_shape, generator=generator, dtype=weights[0].dtype)
         y = torch.randn(x_shape[0], model.config.d_out, generator=generator, dtype=weights[0].dtype)
-        gq = gradient_quotient(mse_loss(model, x, y), weights, eps, create_graph=True)
+        gq = gradient_quotient(mse(model(x), y), weights, eps, create_graph=True)
         history.append(gq.item())
         grads = torch.autograd.grad(gq, weights)
         with torch.no_grad():

@@ -114,6 +114,13 @@ def backprop_signals(features: list[torch.Tensor], output: torch.Tensor) -> list
     return [g * (phi > 0) for g, phi in zip(grads, features[1:])]
 
 
+def empirical_ntk(net, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The per-layer blocks of a bias-free MLP's tangent kernel on `x` (see `ntk_blocks`), and its output."""
+    features = net.features(x)
+    output = features[-1] @ net.weights[-1].T
+    return ntk_blocks(features, backprop_signals(features, output)), output
+
+
 def ntk_blocks(features: list[torch.Tensor], deltas: list[torch.Tensor]) -> torch.Tensor:
     """The empirical neural tangent kernel Θ = J Jᵀ (J = ∂f/∂θ, N × P) split by weight matrix: (L + 1, N, N),
     block l − 1 for Wˡ, readout last. Exact for a bias-free MLP with one output, without forming J:

@@ -234,42 +234,31 @@ def compute_all(figures: dict[str, Figure], cache_dir: Path, workers: int | None
     products, which a second thread in the same process barely speeds up, while a second process doubles
     the throughput on two cores."""
     start = time.perf_counter()
-    cached = {fid: load_cached(figure, cache_dir / f"{fid}.json", cache_key(figure)) for fid, figure in figures.items()}
-    missing = [fid for fid, result in cached.items() if result is None]
-    workers = min(len(missing), workers or len(os.sched_getaffinity(0)))
-    results: dict[str, tuple[Result, float]] = {}
+    keys = {fid: cache_key(figure) for fid, figure in figures.items()}
+    cached = {fid: load_cached(figure, cache_dir / f"{fid}.json", keys[fid]) for fid, figure in figures.items()}
+    groups = sharing_groups({fid: figure for fid, figure in figures.items() if cached[fid] is None})
+    batches = [[(figures[fid].compute, dict(figures[fid].params)) for fid in group] for group in groups]
+    workers = min(len(groups), workers or len(os.sched_getaffinity(0)))
     if workers > 1:
         # spawn, not fork: a forked child would inherit torch's thread pools mid-use.
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {}
-            for group in sharing_groups({fid: figures[fid] for fid in missing}):
-                future = pool.submit(timed_experiments, [(figures[fid].compute, dict(figures[fid].params))
-                                                         for fid in group])
-                futures |= {fid: (future, index) for index, fid in enumerate(group)}
-            for fid in missing:
-                future, index = futures[fid]
-                results[fid] = experiment_result(figures[fid], lambda: future.result()[index].unwrap())
+            outcomes = list(pool.map(timed_experiments, batches))
     else:
-        for fid in missing:
-            results[fid] = experiment_result(
-                figures[fid], lambda: timed_experiment(figures[fid].compute, dict(figures[fid].params)))
+        outcomes = [timed_experiments(batch) for batch in batches]
     computed = {}
+    for group, group_outcomes in zip(groups, outcomes):
+        for fid, outcome in zip(group, group_outcomes):
+            result, seconds = experiment_result(figures[fid], outcome.unwrap)
+            store(cache_dir / f"{fid}.json", keys[fid], result)
+            log.info(f"figure {fid}: computed in {seconds:.2f} s")
+            computed[fid] = Computed(figures[fid], result, False, seconds, code_hash(figures[fid]))
     for fid, figure in figures.items():
         if cached[fid] is not None:
-            result, seconds = cached[fid], 0.0
-        else:
-            result, seconds = results[fid]
-            store(cache_dir / f"{fid}.json", cache_key(figure), result)
-        log.info(f"figure {fid}: {'cache hit' if cached[fid] is not None else f'computed in {seconds:.2f} s'}")
-        computed[fid] = Computed(figure, result, cached[fid] is not None, seconds, code_hash(figure))
+            log.info(f"figure {fid}: cache hit")
+            computed[fid] = Computed(figure, cached[fid], True, 0.0, code_hash(figure))
+    computed = {fid: computed[fid] for fid in figures}  # in the figures' order
     log.debug(f"{len(figures)} figures in {time.perf_counter() - start:.1f} s with {max(workers, 1)} worker(s)")
     return computed
-
-
-def timed_experiment(compute: Callable[[dict[str, Any]], Result], params: dict[str, Any]) -> tuple[Result, float]:
-    start = time.perf_counter()
-    result = run_experiment(compute, params)
-    return result, time.perf_counter() - start
 
 
 @dataclass
@@ -288,8 +277,9 @@ def timed_experiments(experiments: list[tuple[Callable, dict[str, Any]]]) -> lis
     """Several experiments in one worker, in order; one that fails does not stop the others."""
     outcomes = []
     for compute, params in experiments:
+        start = time.perf_counter()
         try:
-            outcomes.append(Outcome(value=timed_experiment(compute, params)))
+            outcomes.append(Outcome(value=(run_experiment(compute, params), time.perf_counter() - start)))
         except Exception as error:
             outcomes.append(Outcome(error=error))
     return outcomes

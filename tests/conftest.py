@@ -1,23 +1,17 @@
-import functools
-import http.server
 import os
-import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
-from figures_src.mkdocs_plugin.site_config import write_config
+from figures_src.mkdocs_plugin.browser import CHROMIUM, CHROMIUM_ARGS, serve_folder
+from figures_src.mkdocs_plugin.site_config import site_extra, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 BASE_PATH = "/optimization/"  # the path of site_url in mkdocs.yml: instant navigation needs the site there
-PDF = "pdf/why-deep-networks-are-hard-to-train.pdf"  # mkdocs.yml extra.pdf
-OFFLINE_COPY = "offline/why-deep-networks-are-hard-to-train.zip"  # mkdocs.yml extra.offline_copy
+PDF = site_extra(ROOT)["pdf"]
+OFFLINE_COPY = site_extra(ROOT)["offline_copy"]
 
 
 def run_mkdocs(config: Path, site_dir: Path, **env: str) -> subprocess.CompletedProcess:
@@ -40,11 +34,8 @@ def scratch_config(folder: Path, docs: Path, figures_options: str = "", plugins:
 def http_root(tmp_path_factory):
     """A local web server; yields (folder it serves, its URL)."""
     root = tmp_path_factory.mktemp("www")
-    handler = functools.partial(QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve_folder(root) as url:
+        yield root, url
 
 
 @pytest.fixture(scope="session")
@@ -80,11 +71,6 @@ def offline_dir(site_dir, tmp_path_factory) -> Path:
 def site_url(http_root, site_dir) -> str:
     """Where the built site is served."""
     return http_root[1] + BASE_PATH
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="session")

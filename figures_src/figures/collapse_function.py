@@ -8,7 +8,7 @@ import torch
 from figures_src import theme
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, off_diagonal
-from figures_src.model import MLP, MLPConfig, great_circle, seeded
+from figures_src.model import MLP, MLPConfig, great_circle, on_sphere, seeded
 
 PARAMS = {
     "d_in": 64, "width": 256, "depth": 100, "n_points": 72, "units_shown": 3, "classes": 3, "seed": 1,
@@ -34,7 +34,7 @@ def compute(p: dict) -> Result:
         reps = features[layer]
         rms = reps.pow(2).mean().sqrt()
         # Dividing by each input's own norm removes the scale s(x) and leaves the direction.
-        direction = reps / reps.norm(dim=1, keepdim=True) * reps.shape[1] ** 0.5
+        direction = on_sphere(reps)
         predicted = (reps @ heads[reps.shape[1]]).argmax(dim=1)
         for k in range(p["n_points"]):
             for unit in range(p["units_shown"]):

@@ -8,7 +8,7 @@ import torch
 from figures_src import theme
 from figures_src.curvature import HessianOperator, flatten, lanczos
 from figures_src.figure import Figure, Result, table
-from figures_src.measures import backprop_signals, ntk_blocks
+from figures_src.measures import empirical_ntk
 from figures_src.model import MLP, MLPConfig, seeded
 from figures_src.theory import ntk_blocks_infinite_width
 from figures_src.training import teacher_task
@@ -32,9 +32,8 @@ def measure(width: int, depth: int, seed: int, x: torch.Tensor, y: torch.Tensor,
     net = MLP(MLPConfig(d_in=p["d_in"], width=width, depth=depth), seeded(10_000 * width + 100 * depth + seed),
               dtype=dtype)
     x, y = x.to(dtype), y.to(dtype)
-    features = net.features(x)
-    output = features[-1] @ net.weights[-1].T
-    blocks = ntk_blocks(features, backprop_signals(features, output)).double()
+    blocks, output = empirical_ntk(net, x)
+    blocks = blocks.double()
     ntk = blocks.sum(dim=0)
     row = {"width": width, "depth": depth, "seed": seed,
            "ntk_condition": condition_number(ntk), "readout_condition": condition_number(blocks[-1]),

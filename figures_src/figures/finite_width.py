@@ -11,9 +11,6 @@ from figures_src.theory import iterate_correlation
 PARAMS = {"widths": [64, 128, 256, 512, 1024], "depth": 100, "networks": 1000, "seed": 7, "default_layer": 50,
           "stored_layers": list(range(1, 11)) + list(range(12, 31, 2)) + list(range(35, 101, 5))}
 
-STATISTICS = {"mean": "mean over networks", "median": "median network", "q10": "10th percentile",
-              "q90": "90th percentile"}
-
 
 def gap_statistics(gap: torch.Tensor) -> dict[str, torch.Tensor]:
     """Across networks (last axis): mean, median and the 10th and 90th percentiles of 1 − ĉ."""

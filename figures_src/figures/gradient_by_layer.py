@@ -7,7 +7,7 @@ import torch
 
 from figures_src import theme
 from figures_src.figure import Figure, Result, table
-from figures_src.measures import backprop_signals, layer_gradient_norms, ntk_blocks, useful_gradient_share
+from figures_src.measures import empirical_ntk, layer_gradient_norms, useful_gradient_share
 from figures_src.model import MLP, MLPConfig, seeded
 from figures_src.theory import ntk_blocks_infinite_width
 from figures_src.training import teacher_task
@@ -25,9 +25,8 @@ def networks(p: dict, depth: int, x: torch.Tensor, y: torch.Tensor) -> list:
     for seed in range(p["seeds"]):
         net = MLP(MLPConfig(d_in=p["width"], width=p["width"], depth=depth), seeded(1000 * depth + seed),
                   dtype=torch.float64)
-        features = net.features(x)
-        output = features[-1] @ net.weights[-1].T
-        runs.append((seed, ntk_blocks(features, backprop_signals(features, output)), (output - y).detach()))
+        blocks, output = empirical_ntk(net, x)
+        runs.append((seed, blocks, (output - y).detach()))
     return runs
 
 

@@ -6,31 +6,20 @@ the headings, working internal links, page numbers. Interactive charts print at 
 state, the same as the static SVGs.
 """
 
-import functools
-import http.server
 import re
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 from pypdf import PdfWriter
 from pypdf.generic import NameObject, TextStringObject
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+from figures_src.mkdocs_plugin.browser import CHROMIUM, CHROMIUM_ARGS, serve_site
+
 A4_CONTENT_WIDTH = 760  # px at 96 dpi: A4 minus the margins below, so charts are laid out at print width
 CHARTS_DONE = """() => Array.from(document.querySelectorAll('.dl-chart')).every(
     e => e.classList.contains('dl-rendered') || e.classList.contains('dl-failed'))"""
 MATH_DONE = "() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise.then(() => true)"
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 def print_site(site_dir: Path, output: Path) -> None:
@@ -40,40 +29,26 @@ def print_site(site_dir: Path, output: Path) -> None:
         sys.exit(f"{site_dir}/print_page/ is missing: build the site first (nox -s build).")
     from playwright.sync_api import sync_playwright
 
-    # Serve the site at the path it is built for (site_url), or Material looks for its search
-    # index and sitemap in the wrong place.
-    first_page = re.search(r"<loc>([^<]+)</loc>", (site_dir / "sitemap.xml").read_text())
-    base = urlparse(first_page[1]).path.strip("/") if first_page else ""
-    root = Path(tempfile.mkdtemp())
-    if base:
-        (root / base).parent.mkdir(parents=True, exist_ok=True)
-        (root / base).symlink_to(site_dir.resolve(), target_is_directory=True)
-    served = root if base else site_dir
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(served)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     errors: list[str] = []
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": A4_CONTENT_WIDTH, "height": 1100})
-            page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-            page.goto(f"http://127.0.0.1:{server.server_address[1]}/{base + '/' if base else ''}print_page/")
-            page.wait_for_function(CHARTS_DONE, timeout=120_000)
-            page.wait_for_function(MATH_DONE, timeout=60_000)
-            failed = page.locator(".dl-chart.dl-failed").count()
-            if failed or errors:
-                sys.exit(f"PDF not written: {failed} chart(s) failed to render; console errors: {errors}")
-            output.parent.mkdir(parents=True, exist_ok=True)
-            # Page numbers come from the print page's own @page rules.
-            page.pdf(path=str(output), format="A4", print_background=True, outline=True, tagged=True,
-                     margin={"top": "16mm", "bottom": "16mm", "left": "12mm", "right": "12mm"})
-            headings = page.eval_on_selector_all(
-                "h1, h2, h3, h4", "els => els.map(e => Array.from(e.childNodes)"
-                ".filter(n => !(n.classList && n.classList.contains('headerlink')))"
-                ".map(n => n.textContent).join('').replace(/\\s+/g, ' ').trim())")
-            browser.close()
-    finally:
-        server.shutdown()
+    with serve_site(site_dir) as base_url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": A4_CONTENT_WIDTH, "height": 1100})
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.goto(base_url + "print_page/")
+        page.wait_for_function(CHARTS_DONE, timeout=120_000)
+        page.wait_for_function(MATH_DONE, timeout=60_000)
+        failed = page.locator(".dl-chart.dl-failed").count()
+        if failed or errors:
+            sys.exit(f"PDF not written: {failed} chart(s) failed to render; console errors: {errors}")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        # Page numbers come from the print page's own @page rules.
+        page.pdf(path=str(output), format="A4", print_background=True, outline=True, tagged=True,
+                 margin={"top": "16mm", "bottom": "16mm", "left": "12mm", "right": "12mm"})
+        headings = page.eval_on_selector_all(
+            "h1, h2, h3, h4", "els => els.map(e => Array.from(e.childNodes)"
+            ".filter(n => !(n.classList && n.classList.contains('headerlink')))"
+            ".map(n => n.textContent).join('').replace(/\\s+/g, ' ').trim())")
+        browser.close()
     repair_outline(output, headings)
 
 

@@ -41,6 +41,11 @@ def write_config(path: Path, root: Path, *, site_url: str | None = None, cache_d
     return path
 
 
+def site_extra(root: Path) -> dict:
+    """The `extra` section of `root/mkdocs.yml`: where the pages link the PDF and the offline copy."""
+    return yaml.load((root / "mkdocs.yml").read_text(), Loader=_Loader).get("extra") or {}
+
+
 def read_plugins(config_file: Path) -> list:
     """The plugin list of a config, each entry a name or a one-key mapping {name: options}."""
     plugins = yaml.load(config_file.read_text(), Loader=_Loader).get("plugins") or []
