@@ -158,10 +158,10 @@ FIGURE = Figure(
         "{{ value: taylor-fight.n_samples }} samples of a random teacher. Top: the loss change along the negative "
         "gradient as a function of the step size η, relative to the loss: the first-order term (green) falls "
         "linearly, the second-order term (vermillion) rises quadratically, their sum, the quadratic model (grey dashed), is best at "
-        "η* = ‖g‖²/gᵀHg (diamond), and the measured change (blue) follows it. The light-blue dotted line is the "
+        "η\\* = ‖g‖²/gᵀHg (diamond), and the measured change (blue) follows it. The light-blue dotted line is the "
         "measured change of the input-dependent part of the loss, the part a constant shift of the outputs cannot "
         "remove. Choose the depth in the menu. Bottom, for {{ value: taylor-fight.seeds }} networks per depth: the "
-        "decrease the quadratic model promises at η*, the measured decrease of the loss at η*, and the measured "
+        "decrease the quadratic model promises at η\\*, the measured decrease of the loss at η\\*, and the measured "
         "decrease of its input-dependent part."
     ),
     params=PARAMS,
