@@ -16,10 +16,16 @@ import altair as alt
 Row = dict[str, Any]
 
 
+class FigureError(Exception):
+    """A figure cannot be built; the message names the figure and its file."""
+
+
 @dataclass
 class Result:
     rows: list[Row]  # tidy: one observation per row, the CSV readers download
-    values: dict[str, float] = field(default_factory=dict)  # living numbers, quoted by the prose
+    values: dict[str, float | None] = field(default_factory=dict)  # living numbers, quoted by the prose
+    # Once cleaned by the pipeline: a non-finite value is None in `values` and its "nan", "inf" or "-inf" here.
+    status: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,21 @@ class Figure:
     compute: Callable[[dict[str, Any]], Result]
     chart: Callable[[list[Row], dict[str, Any]], alt.TopLevelMixin]  # (rows, params)
     alt_text: str  # what the chart shows, for screen readers; may quote living numbers
+
+
+@dataclass(frozen=True)
+class FigureFiles:
+    """The files a figure publishes, by path under the site's `figures/` folder: the one place they are named."""
+    spec: str
+    csv: str
+    svg: str
+    script: str  # hands the spec to the page (works from file://, where fetch does not)
+    source: str  # the figure module's code
+
+    @classmethod
+    def of(cls, figure_id: str, module_name: str) -> "FigureFiles":
+        return cls(spec=f"{figure_id}.vl.json", csv=f"{figure_id}.csv", svg=f"{figure_id}.svg",
+                   script=f"js/{figure_id}.js", source=f"src/{module_name.rpartition('.')[2]}.py")
 
 
 def csv_text(rows: list[Row]) -> str:

@@ -11,20 +11,16 @@ Each stage is a plain function so it can be tested alone; the MkDocs plugin only
   script that hands the spec to the page (works from `file://`, where `fetch` does not).
 """
 
-import ast
-import hashlib
 import importlib
-import importlib.util
 import json
 import logging
 import math
 import multiprocessing
 import os
 import pkgutil
-import platform
 import re
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -36,22 +32,16 @@ import numpy
 import torch
 import vl_convert
 
-from figures_src import theme
-from figures_src.figure import Figure, Result, Row, csv_text
+from figures_src import markers, theme
+from figures_src.cache import (PACKAGE, RUNS_ENV, cached, digest, library_versions, module_file, read_entry,
+                               source_digest, write_atomic, write_entry)
+from figures_src.figure import Figure, FigureError, FigureFiles, Result, Row, csv_text
+from figures_src.workers import usable_cpus
 
 log = logging.getLogger("mkdocs.plugins.figures")
 
-PACKAGE = "figures_src"
 FIGURE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SIGNIFICANT_DIGITS = 6  # published numbers are rounded so a rebuild on another machine gives the same bytes
-VALUE = re.compile(r"\{\{\s*value\s*:\s*([a-z0-9-]+)\.(\w+)\s*(?:\|\s*([^}]*?)\s*)?\}\}")
-MARKER_OF_VALUE = re.compile(r"\{\{\s*value\s*:[^}]*\}\}")
-
-
-class FigureError(Exception):
-    """A figure cannot be built; the message names the figure and its file."""
-
-
 @dataclass
 class Computed:
     figure: Figure
@@ -81,75 +71,19 @@ def module_of(figure: Figure) -> str:
     return figure.compute.__module__
 
 
-def module_file(module_name: str) -> Path:
-    return Path(importlib.util.find_spec(module_name).origin)
-
-
 def package_root() -> Path:
     return module_file(PACKAGE).parent.parent
 
 
-def local_imports(module_name: str) -> set[str]:
-    """The `figures_src` modules this module's code depends on, itself included, transitively."""
-    seen: set[str] = set()
-    todo = [module_name]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        path = module_file(name)
-        stat = path.stat()
-        todo += direct_imports(name, path, (stat.st_mtime_ns, stat.st_size))
-    return seen
-
-
-@cache
-def direct_imports(name: str, path: Path, stamp: tuple[int, int]) -> list[str]:
-    """The `figures_src` modules `name` imports itself; parsed once per version of the file (`stamp`)."""
-    found = []
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            candidates = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = importlib.util.resolve_name("." * node.level + (node.module or ""), name.rpartition(".")[0]) \
-                if node.level else node.module
-            candidates = [base] + [f"{base}.{alias.name}" for alias in node.names]
-        else:
-            continue
-        found += [c for c in candidates if c.split(".")[0] == PACKAGE and is_module(c)]
-    return found
-
-
-def is_module(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # `package.module.attribute`: the parent is a module, not a package
-        return False
-
-
 def code_hash(figure: Figure) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(local_imports(module_of(figure))):
-        digest.update(name.encode() + b"\0" + module_file(name).read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
-
-
-def library_versions() -> dict[str, str]:
-    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
-            "altair": alt.__version__, "vl-convert": vl_convert.__version__}
+    return source_digest([module_of(figure)])
 
 
 def cache_key(figure: Figure) -> str:
-    material = {"code": code_hash(figure), "params": figure.params, "versions": library_versions()}
-    return hashlib.sha256(canonical_json(material).encode()).hexdigest()
+    return digest({"code": code_hash(figure), "params": figure.params, "versions": library_versions()})
 
 
 # ---------------------------------------------------------------- compute
-
-def canonical_json(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
 
 def clean_number(x: Any) -> Any:
     """Round floats for reproducible bytes; tensors and numpy scalars become Python numbers."""
@@ -177,126 +111,107 @@ def clean_rows(rows: list[Row]) -> list[Row]:
     return cleaned
 
 
+def status_of(value: float) -> str:
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
 def clean_result(figure: Figure, result: Result) -> Result:
+    """Rows and living numbers rounded and JSON-safe. A non-finite living number (a diverged run, a
+    threshold never reached) becomes None with its status kept: quoting it fails the build, and a check
+    over it cannot pass."""
     if not isinstance(result, Result) or not result.rows:
         raise FigureError(f"figure {figure.id!r} ({module_file(module_of(figure))}): the experiment must "
                           f"return a Result with at least one row")
-    values = {name: clean_number(v) for name, v in result.values.items()}
-    for name, v in values.items():
-        if not isinstance(v, (int, float)) or (isinstance(v, float) and not math.isfinite(v)):
-            raise FigureError(f"figure {figure.id!r}: living number {name!r} is {v!r}; it must be a finite number")
-    return Result(rows=clean_rows(result.rows), values=values)
+    values, status = {}, {}
+    for name, v in result.values.items():
+        v = clean_number(v)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise FigureError(f"figure {figure.id!r}: living number {name!r} is {v!r}; it must be a number "
+                              f"(NaN or infinity for a diverged or missing quantity)")
+        if isinstance(v, float) and not math.isfinite(v):
+            values[name], status[name] = None, status_of(v)
+        else:
+            values[name] = v
+    return Result(rows=clean_rows(result.rows), values=values, status=status)
 
 
 def load_cached(figure: Figure, path: Path, key: str) -> Result | None:
-    if not path.exists():
-        return None
-    try:
-        entry = json.loads(path.read_text())
-        payload = entry["payload"]
-        intact = entry["checksum"] == hashlib.sha256(canonical_json(payload).encode()).hexdigest()
-    except (ValueError, KeyError, TypeError):
-        intact = False
-    if not intact:
-        log.warning(f"figure {figure.id}: cache entry {path} is corrupt; recomputing")
-        return None
-    if entry.get("key") != key:
-        return None
-    return Result(rows=payload["rows"], values=payload["values"])
+    payload = read_entry(path, key, f"figure {figure.id}")
+    return None if payload is None else Result(payload["rows"], payload["values"], payload.get("status", {}))
 
 
 def store(path: Path, key: str, result: Result) -> None:
-    payload = {"rows": result.rows, "values": result.values}
-    entry = {"key": key, "checksum": hashlib.sha256(canonical_json(payload).encode()).hexdigest(),
-             "payload": payload}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(entry, allow_nan=False))
-    os.replace(tmp, path)  # atomic: an interrupted build never leaves half an entry
+    write_entry(path, key, {"rows": result.rows, "values": result.values, "status": result.status})
 
 
-def run_experiment(compute: Callable[[dict[str, Any]], Result], params: dict[str, Any]) -> Result:
+def run_experiment(compute: Callable[[dict[str, Any]], Result], params: dict[str, Any],
+                   runs_dir: Path | None = None) -> Result:
     """One experiment, on one torch thread: the same arithmetic, hence the same bytes, whether it runs in
     this process or in a worker. Experiments seed their own generators; the global seed guards any that
-    forgets."""
+    forgets. Runs shared by several figures are cached in `runs_dir` (see cache.shared_runs)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.manual_seed(0)
+    previous = os.environ.get(RUNS_ENV)
+    if runs_dir is not None:
+        os.environ[RUNS_ENV] = str(runs_dir)
     try:
         return compute(params)
     finally:
         torch.set_num_threads(threads)
+        if previous is None:
+            os.environ.pop(RUNS_ENV, None)
+        else:
+            os.environ[RUNS_ENV] = previous
 
 
-def compute_all(figures: dict[str, Figure], cache_dir: Path, workers: int | None = None) -> dict[str, Computed]:
+def timed_experiment(compute: Callable[[dict[str, Any]], Result], params: dict[str, Any],
+                     runs_dir: Path | None) -> tuple[Result, float]:
+    start = time.perf_counter()
+    result = run_experiment(compute, params, runs_dir)
+    return result, time.perf_counter() - start
+
+
+def compute_all(figures: dict[str, Figure], cache_dir: Path, workers: int | None = None,
+                progress: Callable[[str], None] = log.info) -> dict[str, Computed]:
     """Every figure, from the cache when its key matches, else computed. Figures to compute run in parallel
     worker processes, one per core and one torch thread each: the experiments are many small matrix
     products, which a second thread in the same process barely speeds up, while a second process doubles
-    the throughput on two cores."""
+    the throughput on two cores. Runs several figures need are shared through the cache (`runs/`), not
+    through memory, so any figure can go to any worker. `progress` hears of each figure as it finishes."""
     start = time.perf_counter()
     keys = {fid: cache_key(figure) for fid, figure in figures.items()}
     cached = {fid: load_cached(figure, cache_dir / f"{fid}.json", keys[fid]) for fid, figure in figures.items()}
-    groups = sharing_groups({fid: figure for fid, figure in figures.items() if cached[fid] is None})
-    batches = [[(figures[fid].compute, dict(figures[fid].params)) for fid in group] for group in groups]
-    workers = min(len(groups), workers or len(os.sched_getaffinity(0)))
+    todo = [fid for fid in figures if cached[fid] is None]
+    computed = {fid: Computed(figures[fid], cached[fid], True, 0.0, code_hash(figures[fid]))
+                for fid in figures if cached[fid] is not None}
+    if computed:
+        progress(f"figures: {len(computed)} of {len(figures)} from the cache")
+    runs_dir = cache_dir / "runs"
+
+    def finish(fid: str, run: Callable[[], tuple[Result, float]]) -> None:
+        result, seconds = experiment_result(figures[fid], run)
+        store(cache_dir / f"{fid}.json", keys[fid], result)
+        computed[fid] = Computed(figures[fid], result, False, seconds, code_hash(figures[fid]))
+        running = sorted(set(todo) - computed.keys())
+        progress(f"figure {fid}: computed in {seconds:.1f} s [{len(computed)}/{len(figures)}, "
+                 f"{time.perf_counter() - start:.0f} s" + (f"; running: {', '.join(running)}]" if running else "]"))
+
+    workers = min(len(todo), workers or usable_cpus())
     if workers > 1:
         # spawn, not fork: a forked child would inherit torch's thread pools mid-use.
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            outcomes = list(pool.map(timed_experiments, batches))
+            pending = {pool.submit(timed_experiment, figures[fid].compute, dict(figures[fid].params), runs_dir): fid
+                       for fid in todo}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    finish(pending.pop(future), future.result)
     else:
-        outcomes = [timed_experiments(batch) for batch in batches]
-    computed = {}
-    for group, group_outcomes in zip(groups, outcomes):
-        for fid, outcome in zip(group, group_outcomes):
-            result, seconds = experiment_result(figures[fid], outcome.unwrap)
-            store(cache_dir / f"{fid}.json", keys[fid], result)
-            log.info(f"figure {fid}: computed in {seconds:.2f} s")
-            computed[fid] = Computed(figures[fid], result, False, seconds, code_hash(figures[fid]))
-    for fid, figure in figures.items():
-        if cached[fid] is not None:
-            log.info(f"figure {fid}: cache hit")
-            computed[fid] = Computed(figure, cached[fid], True, 0.0, code_hash(figure))
-    computed = {fid: computed[fid] for fid in figures}  # in the figures' order
+        for fid in todo:
+            finish(fid, lambda: timed_experiment(figures[fid].compute, dict(figures[fid].params), runs_dir))
     log.debug(f"{len(figures)} figures in {time.perf_counter() - start:.1f} s with {max(workers, 1)} worker(s)")
-    return computed
-
-
-@dataclass
-class Outcome:
-    """A worker's answer for one figure: its result and time, or the error it raised."""
-    value: tuple[Result, float] | None = None
-    error: BaseException | None = None
-
-    def unwrap(self) -> tuple[Result, float]:
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
-def timed_experiments(experiments: list[tuple[Callable, dict[str, Any]]]) -> list[Outcome]:
-    """Several experiments in one worker, in order; one that fails does not stop the others."""
-    outcomes = []
-    for compute, params in experiments:
-        start = time.perf_counter()
-        try:
-            outcomes.append(Outcome(value=(run_experiment(compute, params), time.perf_counter() - start)))
-        except Exception as error:
-            outcomes.append(Outcome(error=error))
-    return outcomes
-
-
-def sharing_groups(figures: dict[str, Figure]) -> list[list[str]]:
-    """Figures whose modules import one another (and so share in-memory caches of runs) go to the same
-    worker: computed apart, the shared runs would be computed twice. Largest groups first."""
-    modules = {module_of(figure): fid for fid, figure in figures.items()}
-    group_of = {fid: {fid} for fid in figures}
-    for module, fid in modules.items():
-        for imported in local_imports(module) & modules.keys():
-            merged = group_of[fid] | group_of[modules[imported]]
-            for member in merged:
-                group_of[member] = merged
-    groups = {id(group): sorted(group) for group in group_of.values()}
-    return sorted(groups.values(), key=len, reverse=True)
+    return {fid: computed[fid] for fid in figures}  # in the figures' order
 
 
 def experiment_result(figure: Figure, run: Callable[[], tuple[Result, float]]) -> tuple[Result, float]:
@@ -313,33 +228,10 @@ def experiment_result(figure: Figure, run: Callable[[], tuple[Result, float]]) -
 
 # ---------------------------------------------------------------- living numbers
 
-def living_numbers(computed: dict[str, Computed]) -> dict[str, float]:
-    return {f"{fid}.{name}": value for fid, c in computed.items() for name, value in c.result.values.items()}
-
-
-def format_number(value: float, spec: str | None) -> str:
-    if spec:
-        return format(value, spec)
-    if isinstance(value, int):
-        return str(value)
-    return f"{value:.3g}"
-
-
-def expand_values(text: str, numbers: dict[str, float], where: str) -> str:
-    """Replace every `{{ value: figure-id.name | format }}`; an unknown name is an error naming `where`."""
-    def replace(match: re.Match) -> str:
-        name = f"{match[1]}.{match[2]}"
-        if name not in numbers:
-            raise FigureError(f"{where}: unknown living number {name!r}")
-        try:
-            return format_number(numbers[name], match[3])
-        except ValueError as error:
-            raise FigureError(f"{where}: bad format {match[3]!r} for living number {name!r}: {error}") from error
-    for marker in MARKER_OF_VALUE.findall(text):
-        if not VALUE.fullmatch(marker):
-            raise FigureError(f"{where}: malformed living number {marker!r}; "
-                              f"write {{{{ value: figure-id.name }}}} or {{{{ value: figure-id.name | .3f }}}}")
-    return VALUE.sub(replace, text)
+def living_numbers(computed: dict[str, Computed]) -> dict[str, markers.Number]:
+    """Every living number by `<figure-id>.<name>`; a non-finite one as `markers.NonFinite(status)`."""
+    return {f"{fid}.{name}": markers.NonFinite(c.result.status[name]) if value is None else value
+            for fid, c in computed.items() for name, value in c.result.values.items()}
 
 
 # ---------------------------------------------------------------- export
@@ -404,37 +296,24 @@ def export(c: Computed, numbers: dict[str, float], cache_dir: Path | None = None
     covers the figure's result (its cache key), its text alternative (living numbers of any figure) and
     the exporting code."""
     fid = c.figure.id
-    description = expand_values(c.figure.alt_text, numbers, f"figure {fid!r} alt text")
+    description = markers.expand_values(c.figure.alt_text, numbers, f"figure {fid!r} alt text")
     if cache_dir is None:
         return export_files(c, description)
-    key = hashlib.sha256(canonical_json({
-        "figure": cache_key(c.figure), "description": description,
-        "exporter": [hashlib.sha256(module_file(m).read_bytes()).hexdigest() for m in (__name__, theme.__name__)],
-    }).encode()).hexdigest()
-    path = cache_dir / f"{fid}.exports.json"
-    try:
-        entry = json.loads(path.read_text())
-        if entry["key"] == key:
-            return entry["files"]
-    except (OSError, ValueError, KeyError, TypeError):  # missing or damaged: export again
-        pass
-    files = export_files(c, description)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"key": key, "files": files}))
-    os.replace(tmp, path)
-    return files
+    key = digest({"figure": cache_key(c.figure), "description": description,
+                  "exporter": source_digest([__name__, theme.__name__])})
+    return cached(cache_dir / f"{fid}.exports.json", key, lambda: export_files(c, description),
+                  f"figure {fid} exports")[0]
 
 
 def export_files(c: Computed, description: str) -> dict[str, str]:
-    fid = c.figure.id
     spec = vega_lite_spec(c, description)
+    names = FigureFiles.of(c.figure.id, module_of(c.figure))
     return {
-        f"{fid}.vl.json": json.dumps(spec, indent=1, allow_nan=False) + "\n",
-        f"{fid}.csv": csv_text(c.result.rows),
-        f"{fid}.svg": render_svg(fid, spec),
-        f"js/{fid}.js": spec_script(fid, spec),
-        f"src/{module_of(c.figure).rpartition('.')[2]}.py": module_file(module_of(c.figure)).read_text(),
+        names.spec: json.dumps(spec, indent=1, allow_nan=False) + "\n",
+        names.csv: csv_text(c.result.rows),
+        names.svg: render_svg(c.figure.id, spec),
+        names.script: spec_script(c.figure.id, spec),
+        names.source: module_file(module_of(c.figure)).read_text(),
     }
 
 
@@ -446,8 +325,5 @@ def vega_bundle(cache_dir: Path) -> str:
     """Vega, Vega-Lite and vega-embed in one script served by the site (no CDN), cached per version."""
     path = cache_dir / f"vega-bundle-{vl_convert.__version__}.js"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(vl_convert.javascript_bundle())
-        os.replace(tmp, path)
+        write_atomic(path, vl_convert.javascript_bundle())
     return path.read_text()

@@ -1,0 +1,141 @@
+"""The page-marker grammar, in one place: what an author writes in Markdown, parsed once into objects.
+
+    {{ figure: <id> }}                 on a line of its own: the figure, numbered and captioned
+    {{ ref: <id> }}                    a link "Figure 1.2" to the figure, on whatever page it lives
+    {{ value: <id>.<name> | <fmt> }}   a living number computed by figure <id> (format optional)
+    {{ cite: <key>; <key> }}           "(Cho & Saul, 2009; He et al., 2015)", each linked to its reference
+    {{ citet: <key> }}                 "Yang et al. (2019)"
+    {{ bibliography: cited | all }}    on a line of its own: the works cited on this page, or on the whole site
+    {{ bibtex: <key> }}                on a line of its own: one entry of the BibTeX file, to copy
+
+Figure captions and text alternatives use `value` markers only. Every error names where the marker is
+(page, or figure and field) and what is wrong; the MkDocs plugin turns it into a failed build.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+MARKER = re.compile(r"\{\{\s*([a-z]+)\s*:\s*([^}]*?)\s*\}\}")
+KINDS = ("figure", "ref", "value", "cite", "citet", "bibliography", "bibtex")
+BLOCK_KINDS = ("figure", "bibliography", "bibtex")  # expand to blocks: each stands on a line of its own
+BIBLIOGRAPHY_SCOPES = ("cited", "all")
+FIGURE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+VALUE_ARGUMENT = re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*)\.(\w+)\s*(?:\|\s*(.+))?$")
+
+
+class MarkerError(ValueError):
+    """A marker that cannot be expanded; the message names where it is."""
+
+
+class NonFinite(str):
+    """A living number that is not a finite number (a diverged run, a threshold never reached): its status,
+    "nan", "inf" or "-inf". Quoting it is an error: the text must say what happened instead."""
+
+
+Number = int | float | NonFinite
+
+
+@dataclass(frozen=True)
+class Marker:
+    kind: str
+    argument: str
+    text: str  # as written
+    start: int
+    end: int
+
+    @property
+    def keys(self) -> list[str]:
+        """The citation keys of a cite, citet or bibtex marker."""
+        return [key.strip() for key in re.split(r"[;,]", self.argument) if key.strip()]
+
+
+@dataclass(frozen=True)
+class ValueRef:
+    figure: str
+    name: str
+    format: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.figure}.{self.name}"
+
+
+def parse(text: str, where: str, kinds: tuple[str, ...] = KINDS) -> list[Marker]:
+    """Every marker of `text`, checked: a known kind (among `kinds`), block markers on a line of their
+    own, well-formed arguments."""
+    found = []
+    for match in MARKER.finditer(text):
+        marker = Marker(match[1], match[2], match[0], match.start(), match.end())
+        if marker.kind not in kinds:
+            raise MarkerError(f"{where}: unknown marker {marker.text!r} (use {', '.join(kinds)})")
+        if marker.kind in BLOCK_KINDS and line_of(text, marker).strip() != marker.text:
+            raise MarkerError(f"{where}: {marker.text!r} must stand on a line of its own")
+        check(marker, where)
+        found.append(marker)
+    return found
+
+
+def check(marker: Marker, where: str) -> None:
+    if marker.kind in ("figure", "ref") and not FIGURE_ID.match(marker.argument):
+        raise MarkerError(f"{where}: {marker.text!r}: a figure id is lowercase words joined by '-'")
+    elif marker.kind == "value":
+        value_ref(marker, where)
+    elif marker.kind in ("cite", "citet", "bibtex") and not marker.keys:
+        raise MarkerError(f"{where}: {marker.text!r} names no citation key")
+    elif marker.kind in ("citet", "bibtex") and len(marker.keys) != 1:
+        raise MarkerError(f"{where}: {marker.text!r} takes one key; use {{{{ cite: }}}} for several")
+    elif marker.kind == "bibliography" and marker.argument not in BIBLIOGRAPHY_SCOPES:
+        raise MarkerError(f"{where}: {marker.text!r}: use 'cited' or 'all'")
+
+
+def line_of(text: str, marker: Marker) -> str:
+    end = text.find("\n", marker.end)
+    return text[text.rfind("\n", 0, marker.start) + 1:len(text) if end < 0 else end]
+
+
+def value_ref(marker: Marker, where: str) -> ValueRef:
+    match = VALUE_ARGUMENT.match(marker.argument)
+    if not match:
+        raise MarkerError(f"{where}: malformed living number {marker.text!r}; "
+                          f"write {{{{ value: figure-id.name }}}} or {{{{ value: figure-id.name | .3f }}}}")
+    return ValueRef(match[1], match[2], match[3].strip() if match[3] else None)
+
+
+def expand(text: str, where: str, replace: Callable[[Marker], str], kinds: tuple[str, ...] = KINDS) -> str:
+    """`text` with every marker replaced by `replace(marker)`, after checking them all."""
+    pieces, previous = [], 0
+    for marker in parse(text, where, kinds):
+        pieces += [text[previous:marker.start], replace(marker)]
+        previous = marker.end
+    return "".join(pieces) + text[previous:]
+
+
+def figure_ids(text: str, where: str) -> list[str]:
+    """The figures a page shows ({{ figure: }} markers), in order."""
+    return [m.argument for m in parse(text, where) if m.kind == "figure"]
+
+
+def format_number(value: Number, spec: str | None, name: str, where: str) -> str:
+    if isinstance(value, NonFinite):
+        raise MarkerError(f"{where}: living number {name!r} is not a finite number ({value}: a diverged run or a "
+                          f"quantity never reached); say what happened instead of quoting it")
+    try:
+        if spec:
+            return format(value, spec)
+    except ValueError as error:
+        raise MarkerError(f"{where}: bad format {spec!r} for living number {name!r}: {error}") from error
+    return str(value) if isinstance(value, int) else f"{value:.3g}"
+
+
+def living_number(marker: Marker, numbers: dict[str, Number], where: str) -> tuple[ValueRef, str]:
+    """The value marker's reference and its formatted text; an unknown name is an error naming `where`."""
+    ref = value_ref(marker, where)
+    if ref.key not in numbers:
+        raise MarkerError(f"{where}: unknown living number {ref.key!r}")
+    return ref, format_number(numbers[ref.key], ref.format, ref.key, where)
+
+
+def expand_values(text: str, numbers: dict[str, Number], where: str) -> str:
+    """A caption or text alternative with its living numbers filled in (no other marker is allowed there)."""
+    return expand(text, where, lambda marker: living_number(marker, numbers, where)[1], kinds=("value",))
