@@ -13,7 +13,6 @@ nox.options.sessions = ["test"]
 
 ROOT = Path(__file__).parent
 PYTHON = "3.11"
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def install(session: nox.Session, extras: str = "") -> None:
@@ -21,41 +20,20 @@ def install(session: nox.Session, extras: str = "") -> None:
     session.install("-c", "constraints.txt", "-e", f".{extras}")
 
 
-PDF = "pdf/why-deep-networks-are-hard-to-train.pdf"  # the path mkdocs.yml's extra.pdf links to
-OFFLINE_COPY = "offline/why-deep-networks-are-hard-to-train.zip"  # mkdocs.yml's extra.offline_copy
-
-
-def build_site(session: nox.Session) -> None:
-    """Build into staging folders and swap the result in: a failed build never leaves a half-written site/.
-
-    Two builds of the same pages: the web site (directory URLs, instant navigation) and, with
-    DL_OFFLINE=true, the copy readers open from disk (pages as name.html, search index inlined), which the
-    web site offers as a zip with the PDF inside."""
-    staging, offline = ROOT / "site.tmp", ROOT / "site-offline.tmp"
-    for folder in (staging, offline):
-        shutil.rmtree(folder, ignore_errors=True)
-    env = {"NO_MKDOCS_2_WARNING": "1"}
-    session.run("mkdocs", "build", "--strict", "--site-dir", str(staging), env=env)
-    session.run("python", "-m", "figures_src.mkdocs_plugin.pdf", str(staging), str(staging / PDF))
-    session.run("mkdocs", "build", "--strict", "--site-dir", str(offline), env=env | {"DL_OFFLINE": "true"})
-    session.run("python", "-m", "figures_src.mkdocs_plugin.offline", str(offline), str(staging / PDF),
-                str(staging / OFFLINE_COPY))
-    shutil.rmtree(offline)
-    shutil.rmtree(ROOT / "site", ignore_errors=True)
-    staging.rename(ROOT / "site")
-    session.log(f"site built in {ROOT / 'site'}, with its PDF and offline copy")
-
-
 def ensure_chromium(session: nox.Session) -> None:
-    if CHROMIUM.exists():
+    """Printing the PDF and the browser tests need Chromium or Chrome (see the browser module for where it
+    is looked for). On a Debian machine run as root (CI), install Debian's chromium when none is found."""
+    sys.path.insert(0, str(ROOT))
+    from figures_src.mkdocs_plugin.browser import BrowserNotFound, find_chromium
+    try:
+        find_chromium()
         return
-    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
-        session.log("Chromium is missing: installing Debian's chromium for the browser tests")
-        session.run("apt-get", "update", "-qq", external=True)
-        session.run("apt-get", "install", "-y", "-qq", "chromium", external=True)
-        return
-    session.error(f"Printing the PDF and the browser tests need Chromium at {CHROMIUM}: "
-                  "install it with `sudo apt-get install chromium`.")
+    except BrowserNotFound as missing:
+        if not (shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0):
+            session.error(str(missing))
+    session.log("Chromium is missing: installing Debian's chromium")
+    session.run("apt-get", "update", "-qq", external=True)
+    session.run("apt-get", "install", "-y", "-qq", "chromium", external=True)
 
 
 @nox.session(python=PYTHON)
@@ -63,7 +41,7 @@ def build(session: nox.Session) -> None:
     """The complete site into site/ (figures computed or taken from .cache/), with its PDF."""
     ensure_chromium(session)
     install(session)
-    build_site(session)
+    session.run("python", "-m", "figures_src.mkdocs_plugin.build", env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session(python=PYTHON)
@@ -71,7 +49,7 @@ def pdf(session: nox.Session) -> None:
     """Only the PDF, from an existing site/ (nox -s build makes both)."""
     ensure_chromium(session)
     install(session)
-    session.run("python", "-m", "figures_src.mkdocs_plugin.pdf", "site", f"site/{PDF}")
+    session.run("python", "-m", "figures_src.mkdocs_plugin.build", "--pdf-only")
 
 
 @nox.session(python=PYTHON)
@@ -91,9 +69,9 @@ def test(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Build timings, page weights and time to first chart, written to docs/benchmark.md."""
+    """Build and test-suite timings, page weights, time to first chart, the curvature engine: docs/benchmark.md."""
     ensure_chromium(session)
-    install(session)
+    install(session, "[test]")  # it times the test suite
     session.run("python", "-m", "figures_src.bench", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 

@@ -1,19 +1,22 @@
-"""Build benchmark (`nox -s bench`, or `python -m figures_src.bench [--quick] [--figure ID]`).
+"""Benchmark (`nox -s bench`, or `python -m figures_src.bench [--quick] [--figure ID]`).
 
-Measures, and prints next to its target (asserts nothing):
-  * clean build: every figure from an empty cache, `mkdocs build`, the PDF; each part and the total
-    (target ≤ 3 min on 2 cores);
-  * prose-only rebuild: `mkdocs build` again with nothing changed (target ≤ 5 % of the clean total);
-  * one-figure rebuild: `mkdocs build` after dropping one figure's cache entry;
+Measures, and prints next to its target (asserts nothing); it builds nothing itself, calling the site's one
+build function (figures_src/mkdocs_plugin/build.py):
+  * clean build: every figure from an empty cache, the notebooks, the pages, the PDF, the offline copy
+    (target ≤ 5 min on 2 cores); each stage and the total;
+  * prose-only rebuild: the web stage again with nothing changed (target ≤ 5 % of the clean total);
+  * one-figure rebuild: the web stage after dropping one figure's cache entry;
   * compute time of each figure (clean cache);
+  * the test suite, cold (a copy of the project without caches: every figure computed) and warm (the same
+    copy again), target ≤ 4 min warm;
   * page weight: each page's HTML and the figure data it loads, and the scripts and styles every page
     shares;
   * time to first chart in headless Chromium, against a chart-free page's load event (target ≤ 2×);
-  * the chapter-3 curvature engine.
+  * the curvature engine against power iteration (figures_src/curvature_bench.py).
 
 The report is Markdown: it is printed and written to docs/benchmark.md. `--quick` skips the clean build
-and starts from a copy of the project's caches in .cache/ (never the caches themselves), to iterate
-quickly.
+and the cold test run, and starts from a copy of the project's caches in .cache/ (never the caches
+themselves), to iterate quickly.
 """
 
 import argparse
@@ -36,16 +39,18 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from figures_src import pipeline
-from figures_src.mkdocs_plugin.browser import CHROMIUM, CHROMIUM_ARGS, serve_site
-from figures_src.mkdocs_plugin.site_config import site_extra, write_config
+from figures_src.curvature_bench import curvature_section
+from figures_src.mkdocs_plugin.browser import CHROMIUM_ARGS, find_chromium, serve_site
+from figures_src.mkdocs_plugin.build import build_site
+from figures_src.workers import usable_cpus
 
 ROOT = pipeline.package_root()
 PROJECT_CACHES = ROOT / ".cache"  # figures/ and notebooks/: the figures plugin's default cache folders
 REPORT = ROOT / "docs" / "benchmark.md"
-PDF = site_extra(ROOT)["pdf"]  # where the pages link the PDF
 
-CLEAN_TARGET_S = 180  # clean build on 2 cores
+CLEAN_TARGET_S = 300  # clean build on 2 cores
 PROSE_TARGET_RATIO = 0.05  # prose-only rebuild, as a fraction of the clean build
+TESTS_WARM_TARGET_S = 240  # the whole test suite, figure cache warm
 FIRST_CHART_TARGET_RATIO = 2.0  # first chart drawn, against a chart-free page's load event
 REPEATS = 3  # browser measurements per page; the median is reported
 
@@ -64,77 +69,39 @@ def timed(fn):
     return value, time.perf_counter() - start
 
 
-def run(command: list[str], what: str, **env: str) -> float:
-    """Seconds `command` took; exits with its output if it fails."""
-    result, seconds = timed(lambda: subprocess.run(command, capture_output=True, text=True,
-                                                   env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **env}))
-    if result.returncode:
-        sys.exit(f"{what} failed:\n{(result.stdout + result.stderr)[-3000:]}")
-    return seconds
-
-
-def mkdocs_build(config: Path, site: Path, **env: str) -> float:
-    return run([sys.executable, "-m", "mkdocs", "build", "--quiet", "--strict", "-f", str(config), "-d", str(site)],
-               "mkdocs build", **env)
-
-
-def offline_copy(config: Path, site: Path) -> float:
-    """The second build of `nox -s build`: the copy to read from disk, zipped with the PDF into the site."""
-    offline = site.parent / "offline-copy"
-    seconds = mkdocs_build(config, offline, DL_OFFLINE="true")
-    return seconds + run([sys.executable, "-m", "figures_src.mkdocs_plugin.offline", str(offline), str(site / PDF),
-                          str(site / "offline" / "copy.zip")], "offline copy")
-
-
-def print_pdf(site: Path) -> float:
-    return run([sys.executable, "-m", "figures_src.mkdocs_plugin.pdf", str(site), str(site / PDF)], "PDF")
-
-
 # ---------------------------------------------------------------- builds
 
 @dataclass
 class CleanBuild:
-    computed: dict[str, pipeline.Computed]
-    figures_s: float
-    mkdocs_s: float
-    pdf_s: float
-    offline_s: float
+    stages: dict[str, float]  # seconds per stage of build_site
+    figure_seconds: dict[str, float]  # compute time of each figure, from its cache entry
 
     @property
     def total_s(self) -> float:
-        return self.figures_s + self.mkdocs_s + self.pdf_s + self.offline_s
+        return sum(self.stages.values())
 
 
-def clean_build(config: Path, cache: Path, site: Path) -> CleanBuild:
-    """The steps of `nox -s build` from nothing, timed apart. The figures are computed here, in
-    this process, so their time is known on its own; the mkdocs build then finds them in the cache and
-    does everything else (exports, executing the notebooks into their own empty cache, pages)."""
-    progress("clean build: computing every figure (a few minutes)")
-    computed, figures_s = timed(lambda: pipeline.compute_all(pipeline.discover(), cache))
-    progress("clean build: mkdocs build")
-    mkdocs_s = mkdocs_build(config, site)
-    progress("clean build: PDF")
-    pdf_s = print_pdf(site)
-    progress("clean build: offline copy")
-    return CleanBuild(computed, figures_s, mkdocs_s, pdf_s, offline_copy(config, site))
+def clean_build(caches: Path, site: Path) -> CleanBuild:
+    progress("clean build: every figure, notebook, page, the PDF and the offline copy (a few minutes)")
+    stages = build_site(ROOT, site, cache_dir=caches / "figures", notebook_cache_dir=caches / "notebooks", quiet=True)
+    return CleanBuild(stages, pipeline.compute_seconds(pipeline.discover(), caches / "figures"))
 
 
-def one_figure_rebuild(config: Path, cache: Path, site: Path, figure_id: str) -> float:
-    """A rebuild after editing one figure: its cache entry (pipeline.compute stores each figure as
-    <cache_dir>/<id>.json) is deleted, so exactly that figure is computed again."""
-    (cache / f"{figure_id}.json").unlink()
-    return mkdocs_build(config, site)
+def web_build(caches: Path, site: Path) -> float:
+    return build_site(ROOT, site, cache_dir=caches / "figures", notebook_cache_dir=caches / "notebooks",
+                      pdf=False, offline=False, quiet=True)["web"]
+
+
+STAGE_NAMES = {"web": "web site (figures computed in parallel, notebooks executed, pages)",
+               "pdf": "PDF", "offline": "offline copy (second MkDocs build, zip)"}
 
 
 def build_section(clean: CleanBuild | None, prose_s: float, one_s: float, figure_id: str) -> str:
     lines = ["## Build", "", "| step | seconds | target | result |", "|---|---:|---|---|"]
     if clean:
-        lines += [f"| clean: figures (empty cache) | {clean.figures_s:.1f} | | |",
-                  f"| clean: mkdocs build (pages, exports, notebooks executed) | {clean.mkdocs_s:.1f} | | |",
-                  f"| clean: PDF | {clean.pdf_s:.1f} | | |",
-                  f"| clean: offline copy (second mkdocs build, zip) | {clean.offline_s:.1f} | | |",
-                  f"| **clean build, total** | **{clean.total_s:.1f}** | ≤ {CLEAN_TARGET_S} s "
-                  f"| {verdict(clean.total_s <= CLEAN_TARGET_S)} |"]
+        lines += [f"| clean: {STAGE_NAMES[stage]} | {seconds:.1f} | | |" for stage, seconds in clean.stages.items()]
+        lines.append(f"| **clean build, total** | **{clean.total_s:.1f}** | ≤ {CLEAN_TARGET_S} s "
+                     f"| {verdict(clean.total_s <= CLEAN_TARGET_S)} |")
         ratio = prose_s / clean.total_s
         prose_result = f"{ratio:.1%}: {verdict(ratio <= PROSE_TARGET_RATIO)}"
     else:
@@ -152,11 +119,44 @@ def verdict(met: bool) -> str:
 def per_figure_section(clean: CleanBuild | None) -> str:
     if clean is None:
         return "## Compute time per figure\n\nSkipped (--quick: no clean build)."
-    lines = ["## Compute time per figure (clean cache)", "", "| figure | seconds | rows |", "|---|---:|---:|"]
-    for fid, c in sorted(clean.computed.items(), key=lambda item: -item[1].seconds):
-        lines.append(f"| {fid} | {c.seconds:.2f} | {len(c.result.rows)} |")
-    lines.append(f"| **all {len(clean.computed)}** | **{sum(c.seconds for c in clean.computed.values()):.1f}** | |")
+    lines = ["## Compute time per figure (clean cache)", "",
+             "Each figure in its worker, one torch thread; runs several figures share are computed once, by "
+             "whichever figure asks first, so their time shows there.", "",
+             "| figure | seconds |", "|---|---:|"]
+    for fid, seconds in sorted(clean.figure_seconds.items(), key=lambda item: -item[1]):
+        lines.append(f"| {fid} | {seconds:.2f} |")
+    lines.append(f"| **all {len(clean.figure_seconds)}** | **{sum(clean.figure_seconds.values()):.1f}** | |")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the test suite
+
+def project_copy(folder: Path) -> Path:
+    """The project as it is (uncommitted edits included), without caches, builds or environments."""
+    shutil.copytree(ROOT, folder, ignore=shutil.ignore_patterns(
+        ".cache", ".nox", ".venv", "site", "site.tmp", "site-offline.tmp", ".git", "__pycache__", "*.egg-info"))
+    return folder
+
+
+def test_suite_seconds(folder: Path) -> float:
+    progress(f"test suite in {folder}")
+    result, seconds = timed(lambda: subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                                                   cwd=folder, capture_output=True, text=True,
+                                                   env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}))
+    if result.returncode:
+        sys.exit(f"the test suite failed:\n{(result.stdout + result.stderr)[-3000:]}")
+    return seconds
+
+
+def tests_section(cold_s: float | None, warm_s: float) -> str:
+    cold = f"{cold_s:.0f}" if cold_s is not None else "not measured (--quick)"
+    return "\n".join([
+        "## Test suite", "",
+        "`pytest` on a copy of the project. Cold: no caches, so it computes every figure and executes every "
+        "notebook first (as CI on a fresh machine does). Warm: the same copy again, caches filled.", "",
+        "| run | seconds | target | result |", "|---|---:|---|---|",
+        f"| cold | {cold} | | |",
+        f"| warm | {warm_s:.0f} | ≤ {TESTS_WARM_TARGET_S} s | {verdict(warm_s <= TESTS_WARM_TARGET_S)} |"])
 
 
 # ---------------------------------------------------------------- page weight
@@ -303,7 +303,7 @@ def first_chart_section(site: Path) -> str:
     chart_pages = [p.name for p in pages if p.charts and p.name != "print_page/"]
     plain_page = next(p.name for p in pages if not p.charts)  # the home page, pages being sorted so
     with serve_site(site) as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
         progress(f"browser: /{plain_page} (no chart)")
         reference = median_of(browser, base + plain_page, chart=False)
         results = {}
@@ -330,7 +330,7 @@ def first_chart_section(site: Path) -> str:
 def header(quick: bool) -> str:
     import torch
 
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = usable_cpus()
     return "\n".join([
         "# Build benchmark", "",
         f"Written by `python -m figures_src.bench{' --quick' if quick else ''}` (`nox -s bench`); "
@@ -359,7 +359,7 @@ def commit() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="skip the clean build; start from a copy of the project's caches (.cache/)")
+                        help="skip the clean build and the cold test run; start from a copy of the project's caches")
     parser.add_argument("--figure", default="relu-variance", help="figure recomputed in the one-figure rebuild")
     args = parser.parse_args()
     if args.figure not in pipeline.discover():
@@ -368,91 +368,32 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         caches, site = scratch / "cache", scratch / "site"
-        cache = caches / "figures"
-        config = write_config(scratch / "mkdocs.yml", ROOT, cache_dir=cache, notebook_cache_dir=caches / "notebooks")
         clean = None
         if args.quick:
             if PROJECT_CACHES.exists():  # a copy: the benchmark never changes the project's caches
-                shutil.copytree(PROJECT_CACHES, caches, ignore=shutil.ignore_patterns("*.tmp"))
+                shutil.copytree(PROJECT_CACHES, caches, ignore=shutil.ignore_patterns("*.tmp", "*.lock"))
             progress("--quick: first build, from a copy of the project's caches")
-            mkdocs_build(config, site)
+            web_build(caches, site)
         else:
-            clean = clean_build(config, cache, site)
+            clean = clean_build(caches, site)
         progress("prose-only rebuild")
-        prose_s = mkdocs_build(config, site)
+        prose_s = web_build(caches, site)
         progress(f"one-figure rebuild ({args.figure})")
-        one_s = one_figure_rebuild(config, cache, site, args.figure)
+        (caches / "figures" / f"{args.figure}.json").unlink()
+        one_s = web_build(caches, site)
         sections = [header(args.quick), build_section(clean, prose_s, one_s, args.figure),
                     per_figure_section(clean), weight_section(site), first_chart_section(site)]
+        copy = project_copy(scratch / "project")
+        cold_s = None if args.quick else test_suite_seconds(copy)
+        if args.quick:
+            shutil.copytree(caches, copy / ".cache")
+        sections.append(tests_section(cold_s, test_suite_seconds(copy)))
     progress("curvature engine")
     sections.append(curvature_section())
     report = "\n\n".join(sections) + "\n"
     REPORT.write_text(report)
     print(report)
     progress(f"report written to {REPORT}")
-
-
-# ---------------------------------------------------------------- chapter 3: the curvature engine
-
-def curvature_section() -> str:
-    """Cost of a Hessian-vector product relative to a gradient, and Hessian-vector products (and seconds)
-    to reach the top eigenvalue within 1e-4 (relative): Lanczos against power iteration, on plain, batch-norm
-    and residual networks (width 256, depth 16, 32 samples of the chapter-3 teacher task, float64). The
-    reference is a Lanczos run to a residual of 1e-10. Also times the curvature figure's whole sweep."""
-    import torch
-
-    from figures_src.curvature import HessianOperator, iterations_to, lanczos, power_iteration
-    from figures_src.model import MLP, MLPConfig, seeded
-    from figures_src.training import teacher_task
-
-    def seconds_of(fn, repeat=5):
-        start = time.perf_counter()
-        for _ in range(repeat):
-            fn()
-        return (time.perf_counter() - start) / repeat
-
-    depth, width = 16, 256
-    nets = {"plain": MLPConfig(d_in=32, width=width, depth=depth),
-            "batch norm": MLPConfig(d_in=32, width=width, depth=depth, batch_norm=True),
-            "residual (α² = 1/L)": MLPConfig(d_in=32, width=width, depth=depth, branch_scale=depth**-0.5)}
-    lines = ["## Curvature engine (chapter 3)", "",
-             "float64, one thread; width 256, depth 16, 32 samples. HVPs and seconds to reach the top "
-             "eigenvalue within 1e-4 (relative).", "",
-             "| network | HVP/grad | +graph | λ_max | gap | Lanczos HVPs | s | power HVPs | s | power returns |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    torch.set_num_threads(1)  # as the pipeline runs every experiment
-    x, y = teacher_task(32, 32, 0, dtype=torch.float64)
-    for name, config in nets.items():
-        net = MLP(config, seeded(1), dtype=torch.float64)
-        params = list(net.parameters())
-
-        def gradient():
-            loss = 0.5 * (net(x) - y).pow(2).mean()
-            torch.autograd.grad(loss, params)
-        grad_s = seconds_of(gradient)
-        build_s = seconds_of(lambda: HessianOperator(net, x, y))
-        op = HessianOperator(net, x, y)
-        v = torch.randn(op.dim, generator=seeded(0), dtype=torch.float64)
-        hvp_s = seconds_of(lambda: op(v))
-        reference = lanczos(op, op.dim, tol=1e-10, max_steps=200, generator=seeded(2))
-        gap = (reference.ritz_values[-1] - reference.ritz_values[-2]).item() / reference.top
-        run = lanczos(op, op.dim, tol=0.0, max_steps=40, generator=seeded(3))
-        power = power_iteration(op, op.dim, tol=0.0, max_steps=300, generator=seeded(3))
-        k_lanczos = iterations_to(run.top_history, reference.top)
-        k_power = iterations_to(power.history, reference.top)
-        # Seconds: a run stopped after exactly the products it needs (Lanczos includes its reorthogonalisation).
-        lanczos_s = k_lanczos and timed(lambda: lanczos(op, op.dim, tol=0.0, max_steps=k_lanczos,
-                                                        generator=seeded(3)))[1]
-        power_s = k_power and timed(lambda: power_iteration(op, op.dim, tol=0.0, max_steps=k_power,
-                                                            generator=seeded(3)))[1]
-        fmt = lambda k, s: f"{k} | {s:.2f}" if k else "never | "  # noqa: E731
-        lines.append(f"| {name} | {hvp_s / grad_s:.2f} | {(build_s + hvp_s) / grad_s:.2f} | "
-                     f"{reference.top:.4g} | {gap:.3f} | {fmt(k_lanczos, lanczos_s)} | "
-                     f"{fmt(k_power, power_s)} | {power.eigenvalue:.5g} (λ_min {reference.bottom:.4g}) |")
-    figure = pipeline.discover()["curvature-by-depth"]
-    _, sweep = timed(lambda: pipeline.run_experiment(figure.compute, dict(figure.params)))
-    lines += ["", f"curvature-by-depth, whole sweep: {sweep:.1f} s"]
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

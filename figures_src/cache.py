@@ -133,7 +133,8 @@ def read_entry(path: Path, key: str, what: str = "") -> Any | None:
     except (OSError, ValueError, KeyError, TypeError):
         intact = False
     if not intact:
-        log.warning(f"{what or path.name}: cache entry {path} is corrupt; recomputing")
+        # Not a warning: `mkdocs build --strict` would stop, and the cure (recomputing) is already under way.
+        log.info(f"{what or path.name}: cache entry {path} is corrupt; recomputing")
         return None
     return payload if entry.get("key") == key else None
 

@@ -1,12 +1,14 @@
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from figures_src.mkdocs_plugin.browser import CHROMIUM, CHROMIUM_ARGS, serve_folder
-from figures_src.mkdocs_plugin.site_config import site_extra, write_config
+from figures_src.mkdocs_plugin.browser import CHROMIUM_ARGS, BrowserNotFound, find_chromium, serve_folder
+from figures_src.mkdocs_plugin.build import build_site
+from figures_src.mkdocs_plugin.site_config import site_extra
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_PATH = "/optimization/"  # the path of site_url in mkdocs.yml: instant navigation needs the site there
@@ -40,30 +42,21 @@ def http_root(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def site_dir(http_root) -> Path:
-    """The real site, built once for the session (figures from the project's cache) and served at the
-    same path as on GitHub Pages. site_url names the local server: Material's instant navigation only
-    follows links it finds in the sitemap, matched on host and port."""
+    """The real site with its PDF and offline copy, built once for the session by the site's one build
+    function (figures from the project's cache) and served at the same path as on GitHub Pages. site_url
+    names the local server: Material's instant navigation only follows links it finds in the sitemap,
+    matched on host and port."""
     site = http_root[0] / BASE_PATH.strip("/")
-    site_url = http_root[1] + BASE_PATH
-    config = write_config(http_root[0].parent / "mkdocs.yml", ROOT, site_url=site_url)
-    result = run_mkdocs(config, site)
-    assert result.returncode == 0, result.stderr[-3000:]
-    printed = subprocess.run([sys.executable, "-m", "figures_src.mkdocs_plugin.pdf", str(site), str(site / PDF)],
-                             capture_output=True, text=True)
-    assert printed.returncode == 0, printed.stdout + printed.stderr
+    build_site(ROOT, site, site_url=http_root[1] + BASE_PATH, quiet=True)
     return site
 
 
 @pytest.fixture(scope="session")
 def offline_dir(site_dir, tmp_path_factory) -> Path:
-    """The copy to read from disk (DL_OFFLINE=true), with the PDF; zipped into the web site as `nox -s build`
-    does, so the web site's link to it resolves."""
+    """The copy to read from disk, unzipped from the web site's download as a reader would."""
     offline = tmp_path_factory.mktemp("offline") / "site"
-    config = write_config(tmp_path_factory.mktemp("offline-config") / "mkdocs.yml", ROOT)
-    result = run_mkdocs(config, offline, DL_OFFLINE="true")
-    assert result.returncode == 0, result.stderr[-3000:]
-    from figures_src.mkdocs_plugin.offline import package
-    package(offline, site_dir / PDF, site_dir / OFFLINE_COPY)
+    with zipfile.ZipFile(site_dir / OFFLINE_COPY) as archive:
+        archive.extractall(offline)
     return offline
 
 
@@ -75,10 +68,12 @@ def site_url(http_root, site_dir) -> str:
 
 @pytest.fixture(scope="session")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        chromium = find_chromium()
+    except BrowserNotFound as missing:
+        pytest.fail(f"the browser tests need Chromium: {missing}")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser
         browser.close()

@@ -7,9 +7,9 @@ import re
 import nbformat
 import pytest
 
-from figures_src import pipeline
+from figures_src import cache
 from figures_src.mkdocs_plugin import notebooks
-from tests.conftest import ROOT, run_mkdocs, scratch_config
+from tests.conftest import ROOT
 
 CHAPTERS = ["observation", "reasons", "consequences", "solutions"]
 REPOSITORY = "https://github.com/dl-advanced/optimization"  # mkdocs.yml, figures plugin
@@ -50,12 +50,12 @@ def test_the_cache_key_changes_with_the_experiment_code_the_notebook_imports(tmp
     key = notebooks.cache_key(source.read_text(), notebook, "")
 
     edited = tmp_path / "theory.py"
-    edited.write_text(pipeline.module_file("figures_src.theory").read_text() + "\n# an edit\n")
-    original = pipeline.module_file
-    monkeypatch.setattr(pipeline, "module_file",
+    edited.write_text(cache.module_file("figures_src.theory").read_text() + "\n# an edit\n")
+    original = cache.module_file
+    monkeypatch.setattr(cache, "module_file",
                         lambda name: edited if name == "figures_src.theory" else original(name))
     assert notebooks.cache_key(source.read_text(), notebook, "") != key
-    monkeypatch.setattr(pipeline, "module_file",
+    monkeypatch.setattr(cache, "module_file",
                         lambda name: edited if name == "figures_src.curvature" else original(name))
     assert notebooks.cache_key(source.read_text(), notebook, "") == key, "code it does not import"
 
@@ -80,20 +80,17 @@ def test_execution_is_cached_and_byte_identical(tmp_path):
     printed = nbformat.read(first, as_version=4).cells[-1].outputs[0].text
     assert abs(float(printed) - 1 / 3.141592653589793) < 1e-6  # F(0) = 1/π
     assert notebooks.execute(source, first, REPOSITORY, ROOT) is True, "unchanged: from the cache"
-    first.write_text("{not json")
+    first.with_suffix(".json").write_text("{not json")  # the cache entry
     assert notebooks.execute(source, first, REPOSITORY, ROOT) is False, "a damaged entry runs again"
     assert json.loads(first.read_text())["cells"]
+    assert first.read_bytes() == second.read_bytes()
 
 
-def test_a_notebook_needing_a_missing_package_fails_the_build_by_name(tmp_path):
-    docs = tmp_path / "docs"
-    (docs / "notebooks").mkdir(parents=True)
-    (docs / "index.md").write_text("# Home\n")
-    (docs / "notebooks" / "needs.py").write_text(TINY.replace("import torch", "import torch\nimport no_such_package"))
-    config = scratch_config(tmp_path, docs, f"notebook_cache_dir: {tmp_path / 'executed'}\nrepository: {REPOSITORY}",
-                            '- mkdocs-jupyter:\n    include: ["*.ipynb"]')
-    result = run_mkdocs(config, tmp_path / "site")
-    assert result.returncode != 0
-    assert "needs.py: cell" in result.stderr
-    assert "ModuleNotFoundError: No module named 'no_such_package'" in result.stderr
-    assert not (tmp_path / "site" / "notebooks").exists()
+def test_a_notebook_needing_a_missing_package_fails_by_name_and_writes_nothing(tmp_path):
+    source = tmp_path / "needs.py"
+    source.write_text(TINY.replace("import torch", "import torch\nimport no_such_package"))
+    target = tmp_path / "executed" / "needs.ipynb"
+    with pytest.raises(notebooks.NotebookError, match=r"needs\.py: cell \d+ failed with ModuleNotFoundError: "
+                                                       r"No module named 'no_such_package'"):
+        notebooks.execute(source, target, REPOSITORY, ROOT)
+    assert not target.exists() and not target.with_suffix(".json").exists()

@@ -38,8 +38,10 @@ def test_default_mlp_is_unchanged_draw_for_draw():
                -0.1458016037940979, 0.10905267298221588, -0.7464144229888916, -0.057568565011024475,
                0.2002561241388321, -0.9333454370498657, -0.4002794027328491, -0.004521720111370087,
                -0.5479124188423157, 0.06310947239398956]
-    assert torch.allclose(out, torch.tensor(before), rtol=1e-6, atol=1e-7)
-    assert torch.allclose(out2, torch.tensor(before2), rtol=1e-6, atol=1e-7)
+    # float32 through 20 layers: CPUs with other vector units sum in another order (a few 1e-6 relative);
+    # a change in the draws would move the outputs by their own size.
+    assert torch.allclose(out, torch.tensor(before), rtol=1e-4, atol=1e-5)
+    assert torch.allclose(out2, torch.tensor(before2), rtol=1e-4, atol=1e-5)
 
 
 def test_residual_net_with_zero_branches_is_the_identity_on_the_stream():

@@ -2,11 +2,13 @@
 
 In-text labels are author-year ("Cho & Saul, 2009", "Yang et al. (2019)"); a reference list uses
 pybtex's plain style with abbreviated first names. Unknown keys raise CitationError naming the key.
+`CitationIndex` knows which page cites what and renders a page's citation markers.
 """
 
 import html
 from pathlib import Path
 
+from mkdocs.utils import get_relative_url
 from pybtex.database import BibliographyData, parse_file
 from pybtex.plugin import find_plugin
 
@@ -92,3 +94,72 @@ def author_label(entry) -> str:
     if len(names) == 1:
         return names[0]
     return f"{names[0]} & {names[1]}" if len(names) == 2 else f"{names[0]} et al."
+
+
+class CitationIndex:
+    """Which page cites what, collected in reading order before any page is rendered, and the HTML of the
+    cite, citet, bibliography and bibtex markers of a page.
+
+    A citation links to the list at the end of its own page when the page has one ({{ bibliography: cited }}),
+    else to the site's references page; the references page lists every cited work with links back."""
+
+    def __init__(self, bibliography: Bibliography, references_page: str):
+        self.bibliography = bibliography
+        self.references_uri = references_page
+        self.citing_pages: dict[str, list] = {}  # key -> pages that cite it, in reading order
+        self.cited_on: dict[str, list[str]] = {}  # page -> keys it cites, in order of first citation
+        self.own_list: set[str] = set()  # pages that list their own references
+        self.shown_as_bibtex: set[str] = set()
+        self.references = None  # the references page, once known
+
+    def collect(self, page, page_markers: list) -> None:
+        uri = page.file.src_uri
+        for marker in page_markers:
+            if marker.kind == "bibliography" and marker.argument == "cited":
+                self.own_list.add(uri)
+            if marker.kind not in ("cite", "citet", "bibtex"):
+                continue
+            for key in marker.keys:
+                self.bibliography.check(key, uri)
+                if marker.kind == "bibtex":
+                    self.shown_as_bibtex.add(key)
+                    continue
+                if page not in self.citing_pages.setdefault(key, []):
+                    self.citing_pages[key].append(page)
+                cited = self.cited_on.setdefault(uri, [])
+                cited.extend([] if key in cited else [key])
+        if uri == self.references_uri:
+            self.references = page
+
+    def unused(self) -> list[str]:
+        """Entries of the bibliography no page cites or shows: the file lists only what the site cites."""
+        return sorted(set(self.bibliography.keys) - set(self.citing_pages) - self.shown_as_bibtex)
+
+    def render(self, marker, page) -> str:
+        bib, uri = self.bibliography, page.file.src_uri
+
+        def href(key: str) -> str:
+            if uri in self.own_list or self.references is page:
+                return f"#ref-{key}"
+            if self.references is None:
+                raise CitationError(f"{uri}: cites {key!r} but has no {{{{ bibliography: cited }}}} "
+                                    f"and the site has no references page {self.references_uri!r}")
+            return f"{get_relative_url(self.references.url, page.url)}#ref-{key}"
+
+        if marker.kind == "cite":
+            return bib.parenthetical(marker.keys, href)
+        if marker.kind == "citet":
+            return bib.textual(marker.keys[0], href)
+        if marker.kind == "bibtex":
+            return f"```bibtex\n{bib.bibtex(marker.keys[0])}\n```"
+        if marker.argument == "cited":
+            return "\n" + bib.reference_list(self.cited_on.get(uri, [])) + "\n"
+        return "\n" + bib.reference_list(bib.sorted_keys(self.citing_pages), self.cited_in(page)) + "\n"
+
+    def cited_in(self, page):
+        def links(key: str) -> str:
+            return ' <span class="dl-cited-in">Cited in ' + ", ".join(
+                f'<a href="{get_relative_url(p.url, page.url)}'
+                f'{f"#ref-{key}" if p.file.src_uri in self.own_list else ""}">{html.escape(p.title or p.file.name)}</a>'
+                for p in self.citing_pages[key]) + ".</span>"
+        return links

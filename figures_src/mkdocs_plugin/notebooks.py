@@ -7,8 +7,6 @@ mkdocs-jupyter's own cache sees only the notebook text, so an edit to the experi
 """
 
 import ast
-import hashlib
-import json
 import os
 import posixpath
 import re
@@ -18,8 +16,10 @@ from typing import Callable
 import jupytext
 import nbclient
 import nbformat
+from mkdocs.structure.files import File, Files
+from mkdocs.utils import get_relative_url
 
-from figures_src import pipeline
+from figures_src import cache
 from figures_src.notebook import RENDERER_ENV
 
 TIMEOUT_SECONDS = 600  # per cell
@@ -43,35 +43,25 @@ def install_cell(repository: str) -> str:
 
 
 def imported_modules(notebook: nbformat.NotebookNode) -> set[str]:
-    """Every figures_src module the notebook's code depends on."""
-    direct = set()
+    """Every figures_src module the notebook's code depends on, directly or through other modules."""
+    found = []
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
         try:
-            tree = ast.parse(cell.source)
+            found += cache.imports_in(ast.parse(cell.source))
         except SyntaxError:  # IPython magics: no import to find there
             continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                direct |= {alias.name for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                direct |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
-    found = set()
-    for name in direct:
-        if name.split(".")[0] == pipeline.PACKAGE and pipeline.is_module(name):
-            found |= pipeline.local_imports(name)
-    return found
+    return set().union(*(cache.local_imports(name) for name in found))
 
 
 def cache_key(source_text: str, notebook: nbformat.NotebookNode, first_cell: str) -> str:
-    """`notebook` as prepared for execution (its links made absolute): its markdown is part of the key."""
-    digest = hashlib.sha256(source_text.encode() + b"\0" + first_cell.encode() + b"\0")
-    digest.update("\0".join(c.source for c in notebook.cells if c.cell_type == "markdown").encode())
-    for name in sorted(imported_modules(notebook)):
-        digest.update(name.encode() + b"\0" + pipeline.module_file(name).read_bytes() + b"\0")
-    digest.update(json.dumps(pipeline.library_versions(), sort_keys=True).encode())
-    return digest.hexdigest()
+    """`notebook` as prepared for execution (its links made absolute): its markdown is part of the key, and
+    the code of every figures_src module it depends on."""
+    return cache.digest({"source": source_text, "install": first_cell,
+                         "markdown": [c.source for c in notebook.cells if c.cell_type == "markdown"],
+                         "code": cache.source_digest(imported_modules(notebook)),
+                         "versions": cache.library_versions()})
 
 
 MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
@@ -131,13 +121,11 @@ def execute(source: Path, target: Path, repository: str, cwd: Path,
         raise NotebookError(f"{source}: not a readable jupytext notebook: {error}") from error
     prepare(notebook)
     key = cache_key(text, notebook, first_cell)
-    key_file = target.with_suffix(".key")
-    if target.exists() and key_file.exists() and key_file.read_text() == key:
-        try:
-            nbformat.validate(nbformat.read(target, as_version=4))
-            return True
-        except Exception:  # a damaged entry is executed again
-            pass
+    entry = target.with_suffix(".json")  # the cache entry; the .ipynb beside it is what MkDocs reads
+    executed = cache.read_entry(entry, key, f"notebook {source.name}")
+    if executed is not None:
+        cache.write_atomic(target, executed)
+        return True
     client = nbclient.NotebookClient(notebook, timeout=TIMEOUT_SECONDS, kernel_name="python3",
                                      record_timing=False, resources={"metadata": {"path": str(cwd)}})
     previous = os.environ.get(RENDERER_ENV)
@@ -157,9 +145,83 @@ def execute(source: Path, target: Path, repository: str, cwd: Path,
             os.environ.pop(RENDERER_ENV, None)
         else:
             os.environ[RENDERER_ENV] = previous
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    nbformat.write(notebook, tmp)
-    tmp.replace(target)
-    key_file.write_text(key)
+    merge_streams(notebook)
+    text = nbformat.writes(notebook) + "\n"
+    cache.write_entry(entry, key, text)
+    cache.write_atomic(target, text)
     return False
+
+
+def merge_streams(notebook: nbformat.NotebookNode) -> None:
+    """Consecutive prints to one stream become one output: how the kernel happened to flush them varies from
+    run to run, and the executed notebook must be the same bytes every time."""
+    for cell in notebook.cells:
+        merged = []
+        for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (output.output_type == "stream" and previous is not None and previous.output_type == "stream"
+                    and previous.name == output.name):
+                previous.text += output.text
+            else:
+                merged.append(output)
+        if "outputs" in cell:
+            cell.outputs = merged
+
+
+def executed_notebooks(files: Files, config, folder: str, cache_dir: Path, repository: str, log) -> None:
+    """Replace each jupytext source in the `folder` of the docs by its executed .ipynb (which
+    mkdocs-jupyter renders)."""
+    folder = folder.strip("/") + "/"
+    sources = [f for f in files if f.src_uri.startswith(folder) and f.src_uri.endswith(".py")]
+    if sources and not repository.startswith("https://github.com/"):
+        raise NotebookError("figures plugin: set `repository` (https://github.com/<owner>/<repo>) in mkdocs.yml: "
+                            "the notebooks' install cell and Colab links need it")
+    site_url = config.site_url or "/"
+    for number, source in enumerate(sources, start=1):
+        executed = File(source.src_uri[:-3] + ".ipynb", src_dir=str(cache_dir), dest_dir=config.site_dir,
+                        use_directory_urls=config.use_directory_urls)
+        hit = execute(Path(source.abs_src_path), Path(executed.abs_src_path), repository,
+                      Path(config.docs_dir).parent, lambda notebook: absolute_links(
+                          notebook, source.src_uri, site_url, lambda uri: files.get_file_from_path(uri)))
+        log.info(f"notebook {source.src_uri}: {'from cache' if hit else 'executed'} [{number}/{len(sources)}]")
+        files.remove(source)
+        files.append(executed)
+
+
+def published_pages(files: Files) -> dict[str, str]:
+    """Published page path -> its file: links made absolute in a notebook come back relative on the site."""
+    return {published_path(f.src_uri): f.src_uri for f in files if published_path(f.src_uri) is not None}
+
+
+def relative_site_links(html_text: str, page_url: str, site_url: str, published: dict[str, str],
+                        files: Files) -> str:
+    """A notebook links other pages by their published URL (it must work in Colab); on the site the link
+    stays inside the copy being read, online or offline."""
+    def relative(match: re.Match) -> str:
+        file = files.get_file_from_path(published.get(match[1], ""))
+        if file is None:
+            return match[0]
+        return f'href="{get_relative_url(file.url, page_url)}{match[2] or ""}"'
+    return re.sub(rf'href="{re.escape(site_url)}([^"#]*)(#[^"]*)?"', relative, html_text)
+
+
+NOTEBOOK_MATHJAX = re.compile(r'<script src="dl-site-mathjax">\s*</script>|'
+                              r'<script type="text/x-mathjax-config">.*?</script>', re.DOTALL)
+
+
+def strip_notebook_mathjax(html_text: str) -> str:
+    """mkdocs-jupyter adds a MathJax 2 loader and configuration to every notebook page; the site's own
+    MathJax 3 typesets notebook math, and instant navigation would run the old configuration as a script.
+    mkdocs.yml sets custom_mathjax_url to the placeholder `dl-site-mathjax` so the loader is recognised."""
+    return NOTEBOOK_MATHJAX.sub("", html_text)
+
+
+def page_links(src_uri: str, page_url: str, repository: str, branch: str, index_url: str | None) -> dict:
+    """Links a notebook page offers: its .ipynb (copied next to the page by mkdocs-jupyter) and Colab,
+    which opens it from the branch the built site is published from."""
+    name = Path(src_uri).name
+    published = f"{src_uri.removesuffix('.ipynb')}/{name}"  # as on the web: directory URLs
+    repository = repository.removeprefix("https://github.com/").removesuffix(".git")
+    return {"download": name,
+            "colab": f"https://colab.research.google.com/github/{repository}/blob/{branch}/{published}",
+            "about": get_relative_url(index_url, page_url) if index_url else None}

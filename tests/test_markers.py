@@ -1,0 +1,110 @@
+"""The page-marker grammar and the citation index, as units: every error names the page and what is wrong.
+(The built site's own pages exercise the same code end to end in test_site.py and test_links.py.)"""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from figures_src import markers
+from figures_src.markers import MarkerError, NonFinite
+from figures_src.mkdocs_plugin.citations import Bibliography, CitationError, CitationIndex
+from tests.conftest import ROOT
+
+NUMBERS = {"fig.c": 0.98765, "fig.n": 3, "fig.lost": NonFinite("inf")}
+
+
+def test_markers_are_parsed_into_objects_in_order():
+    text = ("---\nchapter: 1\n---\nA {{ ref: fig-a }} and {{ value: fig-a.c | .2f }}, {{ cite: cho2009; he2015 }}.\n\n"
+            "{{ figure: fig-a }}\n\n{{ bibliography: cited }}\n")
+    found = markers.parse(text, "page.md")
+    assert [m.kind for m in found] == ["ref", "value", "cite", "figure", "bibliography"]
+    assert found[2].keys == ["cho2009", "he2015"]
+    assert markers.value_ref(found[1], "page.md") == markers.ValueRef("fig-a", "c", ".2f")
+    assert markers.figure_ids(text, "page.md") == ["fig-a"]
+    expanded = markers.expand(text, "page.md", lambda m: f"<{m.kind}>")
+    assert "A <ref> and <value>, <cite>." in expanded and "\n<figure>\n" in expanded
+
+
+def test_living_numbers_are_formatted_and_unknown_names_fail():
+    assert markers.expand_values("c = {{ value: fig.c | .2f }}, n = {{ value: fig.n }}, {{ value: fig.c }}",
+                                 NUMBERS, "page.md") == "c = 0.99, n = 3, 0.988"
+    with pytest.raises(MarkerError, match=r"page\.md: unknown living number 'fig\.nope'"):
+        markers.expand_values("{{ value: fig.nope }}", NUMBERS, "page.md")
+    with pytest.raises(MarkerError, match=r"page\.md: malformed living number '\{\{ value: fig\.c\.d \}\}'"):
+        markers.expand_values("{{ value: fig.c.d }}", NUMBERS, "page.md")
+    with pytest.raises(MarkerError, match=r"bad format 'q' for living number 'fig\.c'"):
+        markers.expand_values("{{ value: fig.c | q }}", NUMBERS, "page.md")
+
+
+def test_quoting_a_non_finite_living_number_fails_naming_it():
+    with pytest.raises(MarkerError, match=r"caption: living number 'fig\.lost' is not a finite number \(inf"):
+        markers.expand_values("ends at {{ value: fig.lost | .3f }}", NUMBERS, "caption")
+
+
+def test_captions_take_living_numbers_only():
+    with pytest.raises(MarkerError, match=r"figure 'x' caption: unknown marker '\{\{ cite: cho2009 \}\}'"):
+        markers.expand_values("as {{ cite: cho2009 }}", NUMBERS, "figure 'x' caption")
+
+
+@pytest.mark.parametrize("markdown, message", [
+    ("See {{ figure: correlation-by-depth }} inline.\n", "must stand on a line of its own"),
+    ("The list: {{ bibliography: cited }}\n", "must stand on a line of its own"),
+    ("{{ chart: correlation-by-depth }}\n", "unknown marker '{{ chart: correlation-by-depth }}'"),
+    ("As {{ citet: cho2009; he2015 }} show.\n", "takes one key"),
+    ("{{ bibliography: some }}\n", "use 'cited' or 'all'"),
+    ("{{ figure: Not_An_Id }}\n", "a figure id is lowercase words"),
+    ("As {{ cite: }} show.\n", "names no citation key"),
+])
+def test_bad_markers_fail_with_the_page_and_the_marker(markdown, message):
+    with pytest.raises(MarkerError, match="broken.md: ") as error:
+        markers.parse(markdown, "broken.md")
+    assert message in str(error.value)
+
+
+# ---------------------------------------------------------------- citations
+
+def page(uri: str, title: str) -> SimpleNamespace:
+    url = "" if uri == "index.md" else uri.removesuffix(".md") + "/"
+    return SimpleNamespace(file=SimpleNamespace(src_uri=uri, name=uri), url=url, title=title)
+
+
+@pytest.fixture(scope="module")
+def bibliography(tmp_path_factory) -> Bibliography:
+    """Two entries of the site's own bibliography."""
+    entries = (ROOT / "docs" / "references.bib").read_text().split("\n@")
+    path = tmp_path_factory.mktemp("bib") / "references.bib"
+    path.write_text("\n".join("@" + e for e in entries if e.startswith(("inproceedings{cho2009,", "inproceedings{he2015,"))))
+    return Bibliography(path)
+
+
+def index_of(bibliography: Bibliography, pages: list[tuple]) -> CitationIndex:
+    index = CitationIndex(bibliography, "references.md")
+    for p, text in pages:
+        index.collect(p, markers.parse(text, p.file.src_uri))
+    return index
+
+
+def test_citations_link_to_the_page_list_with_the_reference_on_hover(bibliography):
+    home, chapter = page("index.md", "Home"), page("broken.md", "Broken")
+    index = index_of(bibliography, [(home, "Kernels {{ cite: cho2009; he2015 }}.\n\n{{ bibliography: cited }}\n"),
+                                    (chapter, "As {{ citet: he2015 }} show.\n\n{{ bibliography: cited }}\n")])
+    cite = markers.parse("{{ cite: cho2009; he2015 }}", "index.md")[0]
+    rendered = index.render(cite, home)
+    assert rendered.startswith('(<a class="dl-cite" href="#ref-cho2009" title="Y. Cho and L. K. Saul. Kernel methods')
+    assert ">Cho &amp; Saul, 2009</a>; <a" in rendered
+    citet = markers.parse("{{ citet: he2015 }}", "broken.md")[0]
+    assert ">He et al. (2015)</a>" in index.render(citet, chapter)
+    own_list = index.render(markers.parse("{{ bibliography: cited }}", "broken.md")[0], chapter)
+    assert '<li id="ref-he2015">' in own_list and '<li id="ref-cho2009">' not in own_list  # only what it cites
+    assert index.unused() == []
+
+
+def test_unknown_keys_unused_entries_and_missing_lists_are_named(bibliography):
+    with pytest.raises(CitationError, match=r"broken\.md: unknown citation key 'no-such-paper'"):
+        index_of(bibliography, [(page("broken.md", "B"), "As {{ cite: cho2009; no-such-paper }}.\n")])
+    assert index_of(bibliography, [(page("index.md", "H"), "{{ cite: cho2009 }}")]).unused() == ["he2015"]
+    alone = page("broken.md", "B")
+    index = index_of(bibliography, [(alone, "As {{ citet: he2015 }} show.\n")])  # no list, no references page
+    with pytest.raises(CitationError, match=r"cites 'he2015' but has no \{\{ bibliography: cited \}\}"):
+        index.render(markers.parse("{{ citet: he2015 }}", "broken.md")[0], alone)
