@@ -1,7 +1,14 @@
-"""What lets the project run on Linux, macOS and Windows: the worker count."""
+"""What lets the project run on Linux, macOS and Windows: the worker count, and finding a Chromium or Chrome
+to drive."""
 
 import os
+import sys
+from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
+
+from figures_src.mkdocs_plugin import browser, pdf
 from figures_src.workers import usable_cpus
 
 # ---------------------------------------------------------------- worker count
@@ -31,3 +38,136 @@ def test_usable_cpus_without_an_affinity_mask_counts_the_machine_as_on_macos_and
 
 def test_usable_cpus_on_this_machine():
     assert isinstance(usable_cpus(), int) and usable_cpus() >= 1
+
+
+# ---------------------------------------------------------------- finding Chromium
+
+
+@pytest.fixture
+def nowhere(monkeypatch):
+    """No browser anywhere: no environment variable, nothing on PATH, a Linux machine, no Playwright browser.
+    Tests then put one back where they want it."""
+    for name in browser.ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(browser.shutil, "which", lambda command: None)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(browser, "playwright_chromium", lambda: None)
+    return monkeypatch
+
+
+def executable(folder: Path, name: str = "chrome") -> Path:
+    path = folder / name
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return path
+
+
+def fail_if_called(*args):
+    raise AssertionError("looked further than needed")
+
+
+def test_the_environment_variable_wins(nowhere, tmp_path):
+    mine, lighthouse = executable(tmp_path, "mine"), executable(tmp_path, "lighthouse")
+    nowhere.setattr(browser.shutil, "which", lambda command: "/usr/bin/" + command)
+    nowhere.setattr(browser, "playwright_chromium", fail_if_called)
+    nowhere.setenv("CHROME_PATH", str(lighthouse))
+    assert browser.find_chromium() == str(lighthouse)
+    nowhere.setenv("DL_CHROMIUM", str(mine))  # the project's own variable before Lighthouse's
+    assert browser.find_chromium() == str(mine)
+
+
+@pytest.mark.parametrize("variable", ["DL_CHROMIUM", "CHROME_PATH"])
+def test_an_environment_variable_naming_a_missing_file_is_an_error(nowhere, tmp_path, variable):
+    nowhere.setattr(browser.shutil, "which", lambda command: "/usr/bin/" + command)  # not used instead
+    nowhere.setenv(variable, str(tmp_path / "no-chrome"))
+    with pytest.raises(browser.BrowserNotFound, match=rf"{variable}=.*no-chrome.*does not name an existing file"):
+        browser.find_chromium()
+
+
+def test_path_is_searched_in_order(nowhere):
+    on_path = {"google-chrome": "/opt/bin/google-chrome", "google-chrome-stable": "/opt/bin/google-chrome-stable"}
+    nowhere.setattr(browser.shutil, "which", on_path.get)
+    nowhere.setattr(browser, "playwright_chromium", fail_if_called)
+    assert browser.find_chromium() == "/opt/bin/google-chrome"
+    on_path["chromium"] = "/usr/bin/chromium"
+    assert browser.find_chromium() == "/usr/bin/chromium"
+
+
+def test_on_macos_the_application_bundles_are_found(nowhere, tmp_path):
+    app = executable(tmp_path, "Chromium")
+    nowhere.setattr(sys, "platform", "darwin")
+    nowhere.setattr(browser, "MACOS_APPS", (str(tmp_path / "Google Chrome"), str(app)))
+    nowhere.setattr(browser, "playwright_chromium", fail_if_called)
+    assert browser.find_chromium() == str(app)
+
+
+def test_macos_bundles_are_not_looked_for_elsewhere(nowhere, tmp_path):
+    nowhere.setattr(browser, "MACOS_APPS", (str(executable(tmp_path)),))
+    with pytest.raises(browser.BrowserNotFound):
+        browser.find_chromium()
+
+
+def test_playwrights_own_chromium_comes_last(nowhere, tmp_path):
+    managed = executable(tmp_path)
+    nowhere.setattr(browser, "playwright_chromium", lambda: str(managed))
+    assert browser.find_chromium() == str(managed)
+
+
+@pytest.mark.parametrize("platform", ["linux", "darwin"])
+def test_nothing_found_lists_every_place_tried_and_how_to_install(nowhere, platform):
+    nowhere.setattr(sys, "platform", platform)
+    nowhere.setattr(browser, "MACOS_APPS", ("/nonexistent/Google Chrome", "/nonexistent/Chromium"))
+    with pytest.raises(browser.BrowserNotFound) as raised:
+        browser.find_chromium()
+    message = str(raised.value)
+    places = [*browser.ENV_VARS, *browser.COMMANDS, "Playwright"]
+    places += ["/nonexistent/Google Chrome", "/nonexistent/Chromium"] if platform == "darwin" else []
+    for expected in places + ["apt-get install chromium", "brew install --cask chromium",
+                              "python -m playwright install chromium", "DL_CHROMIUM"]:
+        assert expected in message
+    assert isinstance(raised.value, RuntimeError)
+
+
+class FakePlaywright:
+    """Stands in for `sync_playwright()`: a context manager whose chromium reports `path`."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __call__(self):
+        return self
+
+    def __enter__(self):
+        if isinstance(self.path, Exception):
+            raise self.path
+        return SimpleNamespace(chromium=SimpleNamespace(executable_path=self.path))
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_playwrights_chromium_counts_only_if_downloaded(monkeypatch, tmp_path):
+    import playwright.sync_api
+
+    managed = executable(tmp_path)
+    monkeypatch.setattr(playwright.sync_api, "sync_playwright", FakePlaywright(str(managed)))
+    assert browser.playwright_chromium() == str(managed)
+    monkeypatch.setattr(playwright.sync_api, "sync_playwright", FakePlaywright(str(tmp_path / "not-downloaded")))
+    assert browser.playwright_chromium() is None
+    monkeypatch.setattr(playwright.sync_api, "sync_playwright", FakePlaywright(RuntimeError("driver failed")))
+    assert browser.playwright_chromium() is None
+
+
+def test_without_a_browser_the_pdf_command_says_where_it_looked_and_how_to_install(nowhere, tmp_path):
+    (tmp_path / "site" / "print_page").mkdir(parents=True)
+    (tmp_path / "site" / "print_page" / "index.html").write_text("<html></html>")
+    expected = r"(?s)Cannot print the PDF: No Chromium or Chrome found.*DL_CHROMIUM.*apt-get install chromium"
+    with pytest.raises(SystemExit, match=expected):
+        pdf.print_site(tmp_path / "site", tmp_path / "out.pdf")
+    assert not (tmp_path / "out.pdf").exists()
+
+
+def test_the_pdf_command_reports_a_wrong_dl_chromium(nowhere, tmp_path):
+    nowhere.setenv("DL_CHROMIUM", str(tmp_path / "no-chromium"))
+    with pytest.raises(SystemExit, match=r"Cannot print the PDF: DL_CHROMIUM=.*no-chromium"):
+        pdf.print_site(tmp_path / "site", tmp_path / "out.pdf")
