@@ -59,14 +59,14 @@ def metainit(model: MLP, x_shape: tuple[int, int], generator: torch.Generator, s
     (the task here is regression, so the loss is MSE instead of the paper's cross-entropy on random labels).
     Directions are never changed, only norms. `rescale`: indices into `model.weights` of the matrices whose
     norms MetaInit may change (default: all; GQ is still computed over all of them). Returns GQ before
-    each step."""
+    each step. The batches are drawn from `generator` (CPU) and moved to the weights' device."""
     weights = list(model.weights)
     rescale = range(len(weights)) if rescale is None else rescale
     memory = [0.0] * len(weights)
     history = []
     for _ in range(steps):
-        x = torch.randn(*x_shape, generator=generator, dtype=weights[0].dtype)
-        y = torch.randn(x_shape[0], model.config.d_out, generator=generator, dtype=weights[0].dtype)
+        x = torch.randn(*x_shape, generator=generator, dtype=weights[0].dtype).to(weights[0].device)
+        y = torch.randn(x_shape[0], model.config.d_out, generator=generator, dtype=weights[0].dtype).to(x.device)
         gq = gradient_quotient(mse(model(x), y), weights, eps, create_graph=True)
         history.append(gq.item())
         grads = torch.autograd.grad(gq, weights)

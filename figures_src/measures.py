@@ -27,7 +27,7 @@ def correlation_by_depth(features: list[torch.Tensor]) -> torch.Tensor:
 
 def off_diagonal(matrix: torch.Tensor) -> torch.Tensor:
     """The entries above the diagonal, one per pair of inputs."""
-    rows, cols = torch.triu_indices(*matrix.shape, offset=1)
+    rows, cols = torch.triu_indices(*matrix.shape, offset=1, device=matrix.device)
     return matrix[rows, cols]
 
 
@@ -85,7 +85,7 @@ def weight_gradient_sq_norms(loss: torch.Tensor, weights: list[torch.Tensor]) ->
 def per_layer_growth_factor(sq_norms: torch.Tensor) -> torch.Tensor:
     """Geometric growth per layer towards the input: exp(−slope) of a least-squares line through
     log ‖∇Wˡ‖² against l. Pass the layers to fit (leave out the first and last, whose shapes differ)."""
-    layer = torch.arange(len(sq_norms), dtype=torch.float64)
+    layer = torch.arange(len(sq_norms), dtype=torch.float64, device=sq_norms.device)
     logs = sq_norms.double().log()
     slope = ((layer - layer.mean()) * (logs - logs.mean())).sum() / ((layer - layer.mean()) ** 2).sum()
     return torch.exp(-slope)

@@ -20,8 +20,13 @@ Chapter 4 adds two options (the defaults give the plain network above, with the 
 `init="orthogonal"` draws each matrix as the orthogonal factor of the same Gaussian draw, scaled to
 He's second moment; `init="zero_branch"` sets every residual branch matrix to 0 (Fixup/SkipInit
 style: the network starts as the identity map followed by the readout).
+
+Device: the experiments run where `device()` says, the CPU unless the environment variable DL_DEVICE
+names another (`cuda`, `cuda:1`, `mps`, …); the published numbers are computed on the CPU. Random numbers
+are always drawn from CPU generators (`seeded`) and then moved, so a seed gives the same draws everywhere.
 """
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -41,6 +46,36 @@ class MLPConfig:
 
 
 BN_EPS = 1e-5
+DEVICE_VARIABLE = "DL_DEVICE"
+
+
+def device() -> torch.device:
+    """Where the experiments compute: the device named by the environment variable DL_DEVICE (`cpu`, `cuda`,
+    `cuda:1`, `mps`, …), the CPU if it is unset or empty. Read at every call. An unknown name or a device
+    this machine's torch cannot use raises ValueError naming DL_DEVICE."""
+    name = os.environ.get(DEVICE_VARIABLE, "").strip() or "cpu"
+    try:
+        chosen = torch.device(name)
+    except RuntimeError as error:
+        raise ValueError(f"{DEVICE_VARIABLE}={name!r} is not a torch device ({error}); use e.g. cpu, cuda, "
+                         f"cuda:1 or mps, or unset {DEVICE_VARIABLE} to compute on the CPU") from None
+    reason = None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        reason = "CUDA is not available: this torch is built without it, or no GPU is visible"
+    elif chosen.type == "mps" and not torch.backends.mps.is_available():
+        reason = "MPS is not available: it needs a Mac with a Metal GPU (Apple silicon) and macOS 12.3 or later"
+    else:
+        try:
+            torch.empty(0, device=chosen)
+        except Exception as error:  # no such GPU number, a backend this torch lacks, …
+            reason = str(error).strip().split(". ")[0].splitlines()[0][:200] or type(error).__name__
+    if reason:
+        raise ValueError(f"{DEVICE_VARIABLE}={name!r}: this machine cannot compute there ({reason}); "
+                         f"unset {DEVICE_VARIABLE} to compute on the CPU")
+    return chosen
+
+
+_default_device = device  # MLP's `device` argument shadows the function
 
 
 def batch_norm(h: torch.Tensor) -> torch.Tensor:
@@ -63,9 +98,12 @@ def _init_weight(fan_in: int, fan_out: int, gain: float, init: str, generator, d
 
 class MLP(nn.Module):
     def __init__(self, config: MLPConfig, generator: torch.Generator | None = None,
-                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"):
+                 dtype: torch.dtype = torch.float32, device: torch.device | str | None = None):
+        """Weights drawn from `generator` (a CPU generator: see `seeded`) and moved to `device`, by
+        default `device()`."""
         super().__init__()
         self.config = config
+        device = _default_device() if device is None else torch.device(device)
         if config.init not in ("gaussian", "orthogonal", "zero_branch"):
             raise ValueError(f"unknown init {config.init!r}")
         if config.init == "zero_branch" and config.branch_scale is None:
@@ -111,16 +149,19 @@ def seeded(seed: int) -> torch.Generator:
 
 def great_circle(n_points: int, d_in: int, generator: torch.Generator,
                  dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
-    """Unit inputs x(θ) = cos θ·u + sin θ·v on a random great circle; returns (θ, x)."""
+    """Unit inputs x(θ) = cos θ·u + sin θ·v on a random great circle; returns (θ, x), on `device()`.
+    Computed on the CPU, then moved: the same numbers on every device."""
     u, v = torch.linalg.qr(torch.randn(d_in, 2, generator=generator, dtype=dtype))[0].T
     theta = torch.arange(n_points, dtype=dtype) * (2 * torch.pi / n_points)
-    return theta, torch.cos(theta)[:, None] * u + torch.sin(theta)[:, None] * v
+    x = torch.cos(theta)[:, None] * u + torch.sin(theta)[:, None] * v
+    where = device()
+    return theta.to(where), x.to(where)
 
 
 def gaussian_inputs(n_inputs: int, d_in: int, generator: torch.Generator,
                     dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Independent standard Gaussian inputs: pairwise cosines are near 0."""
-    return torch.randn(n_inputs, d_in, generator=generator, dtype=dtype)
+    """Independent standard Gaussian inputs, on `device()`: pairwise cosines are near 0."""
+    return torch.randn(n_inputs, d_in, generator=generator, dtype=dtype).to(device())
 
 
 def finite_width_grams(x: torch.Tensor, width: int, depth: int, n_networks: int, generator: torch.Generator,
@@ -131,6 +172,7 @@ def finite_width_grams(x: torch.Tensor, width: int, depth: int, n_networks: int,
     Given φˡ (N × n), the rows of W^{l+1} are independent N(0, σ_w²/n · I), so each neuron of h^{l+1} over the
     N inputs is an independent Gaussian vector with covariance σ_w² Gˡ. Sampling it through a square root
     of that N × N matrix costs O(N²n) per layer instead of O(Nn²). G⁰ = x xᵀ / d_in.
+    On x's device; the noise is drawn on the CPU (`generator`) and moved there.
     """
     x = x.to(dtype)
     n_inputs = x.shape[0]
@@ -139,7 +181,7 @@ def finite_width_grams(x: torch.Tensor, width: int, depth: int, n_networks: int,
     for _ in range(depth):
         eigenvalues, eigenvectors = torch.linalg.eigh(weight_gain * g)
         root = eigenvectors * eigenvalues.clamp(min=0).sqrt().unsqueeze(-2)  # root @ rootᵀ = σ_w² G
-        noise = torch.randn(n_networks, n_inputs, width, generator=generator, dtype=dtype)
+        noise = torch.randn(n_networks, n_inputs, width, generator=generator, dtype=dtype).to(x.device)
         phi = torch.relu(root @ noise)
         g = phi @ phi.transpose(-1, -2) / width
         grams.append(g)

@@ -7,6 +7,8 @@
 
 A run that diverges (non-finite loss, or a loss `DIVERGED` times its initial value) stops; the rest of its
 loss curve is `inf`, so a chart can mark it.
+
+Everything runs on the device of the inputs x (`teacher_task` puts them on `model.device()`); loss curves too.
 """
 
 import torch
@@ -26,7 +28,8 @@ def teacher_task(d_in: int, n_samples: int, seed: int, teacher_width: int = 64, 
     the task means fitting input-dependent, zero-mean targets).
 
     input_correlation ρ ∈ [0, 1): x = √ρ·m + √(1 − ρ)·z with one shared Gaussian vector m, so pairs of inputs
-    have cosine ≈ ρ, as real data (images, …) are positively correlated; ρ = 0 gives independent inputs."""
+    have cosine ≈ ρ, as real data (images, …) are positively correlated; ρ = 0 gives independent inputs.
+    Drawn from a CPU generator, on `model.device()`."""
     generator = seeded(seed)
     x = gaussian_inputs(n_samples, d_in, generator, dtype)
     if input_correlation:
@@ -40,9 +43,9 @@ def teacher_task(d_in: int, n_samples: int, seed: int, teacher_width: int = 64, 
 
 def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float, steps: int) -> torch.Tensor:
     """Full-batch gradient descent, in place. Returns the loss before each step and after the last
-    ((steps + 1,), float64); after a divergence the remaining entries are inf."""
+    ((steps + 1,), float64, on x's device); after a divergence the remaining entries are inf."""
     params = [p for p in model.parameters() if p.requires_grad]
-    losses = torch.full((steps + 1,), float("inf"), dtype=torch.float64)
+    losses = torch.full((steps + 1,), float("inf"), dtype=torch.float64, device=x.device)
     for step in range(steps + 1):
         loss = mse(model(x), y)
         losses[step] = loss.item()
@@ -74,15 +77,15 @@ def batched_mlp_forward(weights: list[torch.Tensor], x: torch.Tensor) -> torch.T
 def train_mlps(models: list[MLP], x: torch.Tensor, y: torch.Tensor, lrs: list[float] | torch.Tensor,
                steps: int) -> torch.Tensor:
     """`train` for B MLPs of one shape at once, model b with learning rate lrs[b]; the models are not
-    modified. Returns (B, steps + 1) losses, inf after each run's divergence. Diverged runs are frozen
-    (their weights set to zero) so they cannot overflow the batch."""
+    modified. Returns (B, steps + 1) losses (float64, on x's device), inf after each run's divergence. Diverged
+    runs are frozen (their weights set to zero) so they cannot overflow the batch."""
     if any(m.config.batch_norm or m.config.branch_scale is not None for m in models):
         raise ValueError("train_mlps handles plain MLPs only; use train() for batch norm or residual networks")
     weights = [w.clone().requires_grad_(True) for w in stacked_weights(models)]
-    lrs = torch.as_tensor(lrs, dtype=x.dtype).reshape(-1, 1, 1)
+    lrs = torch.as_tensor(lrs, dtype=x.dtype, device=x.device).reshape(-1, 1, 1)
     n_models = len(models)
-    losses = torch.full((n_models, steps + 1), float("inf"), dtype=torch.float64)
-    alive = torch.ones(n_models, dtype=torch.bool)
+    losses = torch.full((n_models, steps + 1), float("inf"), dtype=torch.float64, device=x.device)
+    alive = torch.ones(n_models, dtype=torch.bool, device=x.device)
     for step in range(steps + 1):
         per_model = 0.5 * (batched_mlp_forward(weights, x) - y).pow(2).sum(dim=(1, 2)) / x.shape[0]
         values = per_model.detach().double()
@@ -105,4 +108,4 @@ def steps_to(losses: torch.Tensor, threshold: float) -> torch.Tensor:
     """First step at which each loss curve (…, steps + 1) is at or below threshold; inf if never."""
     below = losses <= threshold
     first = below.to(torch.int64).argmax(dim=-1).to(torch.float64)
-    return torch.where(below.any(dim=-1), first, torch.tensor(float("inf"), dtype=torch.float64))
+    return torch.where(below.any(dim=-1), first, torch.full_like(first, float("inf")))

@@ -14,7 +14,7 @@ from pathlib import Path
 from pypdf import PdfWriter
 from pypdf.generic import NameObject, TextStringObject
 
-from figures_src.mkdocs_plugin.browser import CHROMIUM, CHROMIUM_ARGS, serve_site
+from figures_src.mkdocs_plugin.browser import CHROMIUM_ARGS, BrowserNotFound, find_chromium, serve_site
 
 A4_CONTENT_WIDTH = 760  # px at 96 dpi: A4 minus the margins below, so charts are laid out at print width
 CHARTS_DONE = """() => Array.from(document.querySelectorAll('.dl-chart')).every(
@@ -23,15 +23,17 @@ MATH_DONE = "() => window.MathJax && window.MathJax.startup && window.MathJax.st
 
 
 def print_site(site_dir: Path, output: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        sys.exit(f"The PDF needs Chromium at {CHROMIUM}. Install it with: sudo apt-get install chromium")
+    try:
+        chromium = find_chromium()
+    except BrowserNotFound as error:
+        sys.exit(f"Cannot print the PDF: {error}")
     if not (site_dir / "print_page" / "index.html").exists():
         sys.exit(f"{site_dir}/print_page/ is missing: build the site first (nox -s build).")
     from playwright.sync_api import sync_playwright
 
     errors: list[str] = []
     with serve_site(site_dir) as base_url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": A4_CONTENT_WIDTH, "height": 1100})
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         page.goto(base_url + "print_page/")
