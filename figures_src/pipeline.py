@@ -36,6 +36,7 @@ from figures_src import markers, theme
 from figures_src.cache import (PACKAGE, RUNS_ENV, cached, digest, library_versions, module_file, read_entry,
                                source_digest, write_atomic, write_entry)
 from figures_src.figure import Figure, FigureError, FigureFiles, Result, Row, csv_text
+from figures_src.model import device
 from figures_src.workers import usable_cpus
 
 log = logging.getLogger("mkdocs.plugins.figures")
@@ -80,7 +81,10 @@ def code_hash(figure: Figure) -> str:
 
 
 def cache_key(figure: Figure) -> str:
-    return digest({"code": code_hash(figure), "params": figure.params, "versions": library_versions()})
+    material = {"code": code_hash(figure), "params": figure.params, "versions": library_versions()}
+    if device().type != "cpu":  # results from another device never stand in for the published CPU numbers
+        material["device"] = str(device())
+    return digest(material)
 
 
 # ---------------------------------------------------------------- compute
@@ -205,7 +209,8 @@ def compute_all(figures: dict[str, Figure], cache_dir: Path, workers: int | None
         progress(f"figure {fid}: computed in {seconds:.1f} s [{len(computed)}/{len(figures)}, "
                  f"{time.perf_counter() - start:.0f} s" + (f"; running: {', '.join(running)}]" if running else "]"))
 
-    workers = min(len(todo), workers or usable_cpus())
+    # One process per core on the CPU; a GPU is shared by one process better than by several.
+    workers = min(len(todo), workers or (usable_cpus() if device().type == "cpu" else 1))
     if workers > 1:
         # spawn, not fork: a forked child would inherit torch's thread pools mid-use.
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:

@@ -87,7 +87,7 @@ def test_internal_links_resolve(reader):
 def test_without_chromium_the_pdf_command_says_how_to_install_it(tmp_path, monkeypatch):
     from figures_src.mkdocs_plugin import pdf
 
-    monkeypatch.setattr(pdf, "CHROMIUM", str(tmp_path / "no-chromium"))
-    with pytest.raises(SystemExit, match=r"needs Chromium at .*no-chromium.*apt-get install chromium"):
+    monkeypatch.setenv("DL_CHROMIUM", str(tmp_path / "no-chromium"))
+    with pytest.raises(SystemExit, match=r"Cannot print the PDF: DL_CHROMIUM=.*no-chromium does not name"):
         pdf.print_site(tmp_path / "site", tmp_path / "out.pdf")
     assert not (tmp_path / "out.pdf").exists()

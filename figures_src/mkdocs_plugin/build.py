@@ -23,7 +23,8 @@ from pathlib import Path
 from figures_src.mkdocs_plugin.site_config import site_extra, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
-STAGES = ("web", "pdf", "offline")
+STAGE_TITLES = {"web": "web site (figures, notebooks, pages)", "pdf": "PDF",
+                "offline": "offline copy (pages as name.html, search inlined), zipped with the PDF"}
 
 
 class BuildError(RuntimeError):
@@ -76,6 +77,8 @@ def print_pdf(site_dir: Path, pdf: str, quiet: bool = False) -> float:
 
 
 def run_stage(stage: str, arguments: list[str], quiet: bool, **env: str) -> float:
+    if not quiet:
+        print(f"site build: {STAGE_TITLES[stage]}", flush=True)
     start = time.perf_counter()
     result = subprocess.run([sys.executable, *arguments], capture_output=quiet, text=True,
                             env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **env})
