@@ -1,4 +1,4 @@
-"""One look for every chart: palette, type, controls.
+"""One look for every chart: palette, type and the Vega config (light, and dark applied in the browser).
 
 Colours are colour-blind safe (Okabe & Ito). An architecture keeps its colour on every page; widths of
 the same architecture are shades of that colour and also differ in dash, so nothing relies on hue alone.
@@ -58,42 +58,3 @@ DARK = {
 def site_theme() -> alt.theme.ThemeConfig:
     return {"config": LIGHT}
 
-
-def layer_slider(name: str = "layer", default: int = 50, depth: int = 100) -> alt.Parameter:
-    return alt.param(name=name, value=default,
-                     bind=alt.binding_range(min=0, max=depth, step=1, name="layer l "))
-
-
-def shown_layer(stored_layers: list[int], slider: str = "layer") -> str:
-    """Vega expression for the deepest stored layer at or above the slider: data stays small
-    (a few dozen layers stored) while the slider moves through every layer."""
-    expr = str(stored_layers[0])
-    for layer in sorted(stored_layers)[1:]:
-        expr = f"{slider} >= {layer} ? {layer} : ({expr})"
-    return expr
-
-
-def at_slider_layer(chart: alt.Chart, stored_layers: list[int], slider: str = "layer") -> alt.Chart:
-    return chart.transform_filter(f"datum.layer == ({shown_layer(stored_layers, slider)})")
-
-
-def layer_title(text: str, stored_layers: list[int], slider: str = "layer") -> alt.Title:
-    return alt.Title(alt.expr(f"'{text} ' + ({shown_layer(stored_layers, slider)})"))
-
-
-CLASS_COLORS = ["#E69F00", "#009E73", "#CC79A7"]
-
-
-def class_strip(circle: alt.Chart, n_points: int, classes: int) -> alt.Chart:
-    """The class a random linear readout predicts at each angle θ of the input circle, as a coloured strip.
-    `circle` holds rows with `theta`, `unit` and `predicted_class`."""
-    step = 2 * 3.141592653589793 / n_points
-    return circle.transform_filter("datum.unit == 'unit 1'").transform_calculate(
-        theta_end=f"datum.theta + {1.05 * step}"  # overlap: no hairline gaps
-    ).mark_rect().encode(
-        x=alt.X("theta:Q", title=None, axis=None, scale=alt.Scale(domain=[0, 6.3], nice=False)),
-        x2="theta_end:Q",
-        color=alt.Color("predicted_class:N", title="predicted class",
-                        scale=alt.Scale(domain=list(range(1, classes + 1)), range=CLASS_COLORS[:classes])),
-        tooltip=[alt.Tooltip("theta:Q", format=".2f"), "predicted_class:N"],
-    ).properties(height=28, title=alt.Title("class predicted by a random linear readout", fontSize=12))

@@ -8,6 +8,7 @@ import torch
 
 from figures_src import pipeline
 from figures_src.curvature import HessianOperator, flatten, mse
+from figures_src.markers import NonFinite
 from figures_src.measures import (backprop_signals, layer_gradient_norms, ntk_blocks, useful_gradient_share)
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, seeded
 from figures_src.theory import backward_correlation, ntk_blocks_infinite_width
@@ -202,12 +203,14 @@ def test_batched_training_is_the_same_as_one_network_at_a_time():
 
 def test_deeper_networks_need_more_steps(values):
     """3 networks per depth, width 32. At the fixed learning rate (the best for depth 2) depth 32 never reaches
-    the threshold in the budget while depth 2 does in every run; tuned per depth, depth 32 still needs at
-    least twice the steps of depth 8."""
+    the threshold in the budget, so its median run has no step count, and stalls at the loss of predicting
+    the mean, while depth 2 reaches it in every run; tuned per depth, depth 32 still needs at least twice the
+    steps of depth 8."""
     v = values
     assert v["training-by-depth.reached_fixed_l2"] == v["training-by-depth.seeds"]
     assert v["training-by-depth.reached_fixed_l32"] == 0
-    assert v["training-by-depth.steps_fixed_l32"] >= 5 * v["training-by-depth.steps_fixed_l2"]
+    assert isinstance(v["training-by-depth.steps_fixed_l32"], NonFinite)
+    assert abs(v["training-by-depth.final_fixed_l32"] - 0.5) < 0.05
     assert v["training-by-depth.reached_tuned_l32"] == v["training-by-depth.seeds"]
     assert v["training-by-depth.steps_tuned_l32"] >= 2 * v["training-by-depth.steps_tuned_l8"]
 

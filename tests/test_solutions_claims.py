@@ -7,6 +7,7 @@ import torch
 
 from figures_src import pipeline
 from figures_src.initialization import lsuv, metainit, model_gradient_quotient
+from figures_src.markers import NonFinite
 from figures_src.measures import cosine_matrix, correlation_by_depth, off_diagonal
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, seeded
 from figures_src.theory import BN_GRADIENT_FACTOR, residual_recursion
@@ -179,3 +180,16 @@ def test_residual_batch_norm_trains_at_depth_100_where_the_plain_net_does_not(va
         "solutions-training.residual_batch_norm_d100_worst_final_loss"]
     assert values["solutions-training.residual_batch_norm_d100_trained"] == values["solutions-training.seeds"]
     assert values["solutions-training.residual_batch_norm_d100_worst_final_loss"] < 0.1
+
+
+def test_diverging_networks_are_counted_and_leave_no_loss_to_quote(values):
+    """At the one learning rate, only MetaInit's network diverges at depth 10 and LSUV's diverges at depth 100
+    (the text quotes the counts); their mean loss is not a number the text could quote."""
+    seeds = values["solutions-training.seeds"]
+    for network in ("plain", "batch_norm", "residual", "residual_batch_norm", "lsuv"):
+        assert values[f"solutions-training.{network}_d10_diverged"] == 0
+    assert values["solutions-training.metainit_d10_diverged"] == seeds
+    assert values["solutions-training.lsuv_d100_diverged"] == seeds
+    assert isinstance(values["solutions-training.lsuv_d100_final_loss"], NonFinite)
+    assert values["init-comparison.plain_lsuv_diverged"] == values["init-comparison.seeds"]
+    assert isinstance(values["init-comparison.plain_lsuv_final_loss"], NonFinite)

@@ -4,6 +4,8 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.charts import (angle_x, architecture_color, at_slider_layer, class_strip, layer_slider, layer_title,
+                                unit_color)
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, correlation_by_depth, effective_rank, off_diagonal
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, great_circle, seeded
@@ -81,26 +83,22 @@ def compute(p: dict) -> Result:
 
 def chart(rows: list, p: dict) -> alt.VConcatChart:
     data = alt.Chart(table(rows))
-    layer = theme.layer_slider(default=p["depth"], depth=p["depth"])
-    circle = theme.at_slider_layer(data.transform_filter("datum.panel == 'circle'"), p["stored_layers"])
-    theta = alt.X("theta:Q", title="angle θ along the circle of inputs (radians)",
-                  scale=alt.Scale(domain=[0, 6.3], nice=False))
+    layer = layer_slider(default=p["depth"], depth=p["depth"])
+    circle = at_slider_layer(data.transform_filter("datum.panel == 'circle'"), p["stored_layers"])
     units = circle.mark_line(strokeWidth=2).encode(
-        x=theta,
+        x=angle_x(),
         y=alt.Y("activation:Q", title="activation ÷ layer RMS", scale=alt.Scale(domain=[-0.5, 5], clamp=True)),
-        color=alt.Color("unit:N", title=None, scale=alt.Scale(range=theme.CATEGORICAL[1:4])),
+        color=unit_color(),
         tooltip=["layer:Q", alt.Tooltip("theta:Q", format=".2f"), "unit:N",
                  alt.Tooltip("activation:Q", title="value", format=".3f")],
     ).add_params(layer).properties(
         height=theme.HEIGHT - 80,
-        title=theme.layer_title("With batch norm: three units of φ at layer", p["stored_layers"]))
-    classes = theme.class_strip(circle, p["n_points"], p["classes"])
+        title=layer_title("With batch norm: three units of φ at layer", p["stored_layers"]))
+    classes = class_strip(circle, p["n_points"], p["classes"])
 
     depth = data.transform_filter("datum.panel == 'depth'")
     x = alt.X("layer:Q", title="layer l", scale=alt.Scale(domain=[0, p["depth"]], nice=False))
-    arch_color = alt.Color("architecture:N", title="network", scale=alt.Scale(
-        domain=ARCHITECTURES, range=[theme.ARCHITECTURE_COLORS[a] for a in ARCHITECTURES]),
-        legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2.5, symbolOpacity=1))
+    arch_color = architecture_color(ARCHITECTURES)
     tooltip = [alt.Tooltip("architecture:N", title="network"), alt.Tooltip("layer:Q"),
                alt.Tooltip("correlation:Q", title="mean cosine", format=".4f"),
                alt.Tooltip("theory:Q", title="theory", format=".4f"),

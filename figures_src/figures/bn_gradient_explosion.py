@@ -4,6 +4,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.charts import line_legend
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import per_layer_growth_factor, weight_gradient_sq_norms
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, seeded
@@ -62,7 +63,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     colors = [BN_SHADES[b] for b in p["batch_sizes"]] + [theme.ARCHITECTURE_COLORS["plain"]]
     dashes = [BN_DASHES[b] for b in p["batch_sizes"]] + [[1, 0]]
     color = alt.Color("run:N", title=None, scale=alt.Scale(domain=labels, range=colors),
-                      legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2.5, columns=3))
+                      legend=line_legend(columns=3))
     dash = alt.StrokeDash("run:N", title=None, scale=alt.Scale(domain=labels, range=dashes))
     x = alt.X("layer:Q", title="layer l of the weight matrix Wˡ (input on the left)",
               scale=alt.Scale(domain=[2, p["depth"]], nice=False))

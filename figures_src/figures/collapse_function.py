@@ -6,6 +6,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.charts import angle_x, at_slider_layer, class_strip, layer_slider, layer_title, unit_color
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, off_diagonal
 from figures_src.model import MLP, MLPConfig, great_circle, on_sphere, seeded
@@ -51,24 +52,22 @@ def compute(p: dict) -> Result:
 
 
 def chart(rows: list, p: dict) -> alt.VConcatChart:
-    layer = theme.layer_slider(default=p["depth"], depth=p["depth"])
+    layer = layer_slider(default=p["depth"], depth=p["depth"])
     view = alt.param(name="view", value=SCALE_KEPT, bind=alt.binding_select(
         options=[SCALE_KEPT, DIRECTION_ONLY], name="show "))
-    base = theme.at_slider_layer(alt.Chart(table(rows)), p["stored_layers"])
-    theta = alt.X("theta:Q", title="angle θ along the circle of inputs (radians)",
-                  scale=alt.Scale(domain=[0, 6.3], nice=False))
+    base = at_slider_layer(alt.Chart(table(rows)), p["stored_layers"])
     units = base.transform_calculate(
         shown=f"view == {json.dumps(DIRECTION_ONLY)} ? datum.direction : datum.activation"
     ).mark_line(strokeWidth=2).encode(
-        x=theta,
+        x=angle_x(),
         y=alt.Y("shown:Q", title="unit's activation (rescaled)",
                 scale=alt.Scale(domain=[-3, 5], clamp=True)),
-        color=alt.Color("unit:N", title=None, scale=alt.Scale(range=theme.CATEGORICAL[1:4])),
+        color=unit_color(),
         tooltip=["layer:Q", alt.Tooltip("theta:Q", format=".2f"),
                  "unit:N", alt.Tooltip("shown:Q", title="value", format=".3f")],
     ).add_params(layer, view).properties(height=theme.HEIGHT - 60,
-                                   title=theme.layer_title("Three units of φ at layer", p["stored_layers"]))
-    classes = theme.class_strip(base, p["n_points"], p["classes"])
+                                   title=layer_title("Three units of φ at layer", p["stored_layers"]))
+    classes = class_strip(base, p["n_points"], p["classes"])
     return alt.vconcat(units, classes, spacing=12).resolve_scale(color="independent")
 
 

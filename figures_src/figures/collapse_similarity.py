@@ -3,6 +3,7 @@
 import altair as alt
 
 from figures_src import theme
+from figures_src.charts import at_slider_layer, layer_slider, layer_title
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, off_diagonal
 from figures_src.model import MLP, MLPConfig, great_circle, seeded
@@ -30,9 +31,9 @@ def compute(p: dict) -> Result:
 
 
 def chart(rows: list, p: dict) -> alt.Chart:
-    layer = theme.layer_slider(default=2, depth=p["depth"])
+    layer = layer_slider(default=2, depth=p["depth"])
     axis = dict(scale=alt.Scale(domain=list(range(1, p["n_points"] + 1))), axis=alt.Axis(values=[1, p["n_points"]]))
-    return theme.at_slider_layer(alt.Chart(table(rows)), p["stored_layers"]).mark_rect().encode(
+    return at_slider_layer(alt.Chart(table(rows)), p["stored_layers"]).mark_rect().encode(
         x=alt.X("input_a:O", title="input a (in order around the circle)", **axis),
         y=alt.Y("input_b:O", title="input b", **axis),
         color=alt.Color("cosine:Q", title="cosine", scale=alt.Scale(scheme="blueorange", domain=[-1, 1])),
@@ -40,7 +41,7 @@ def chart(rows: list, p: dict) -> alt.Chart:
                  alt.Tooltip("cosine:Q", format=".3f")],
     ).add_params(layer).properties(
         width="container", height=theme.HEIGHT + 40,
-        title=theme.layer_title("Cosine between representations at layer", p["stored_layers"]),
+        title=layer_title("Cosine between representations at layer", p["stored_layers"]),
     )
 
 

@@ -4,6 +4,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.charts import width_encodings
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, correlation_by_depth, off_diagonal
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, seeded
@@ -43,12 +44,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     data = alt.Chart(table(rows)).transform_calculate(gap="1 - datum.correlation",
                                                       gap_min="1 - datum.correlation_max",
                                                       gap_max="1 - datum.correlation_min")
-    widths = list(theme.WIDTH_SHADES)
-    width_color = alt.Color("width:O", title="width n", scale=alt.Scale(domain=widths,
-                            range=list(theme.WIDTH_SHADES.values())),
-                            legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2.5))
-    width_dash = alt.StrokeDash("width:O", title="width n",
-                                scale=alt.Scale(domain=widths, range=list(theme.WIDTH_DASHES.values())))
+    width_color, width_dash = width_encodings()
     x = alt.X("layer:Q", title="layer l", scale=alt.Scale(domain=[0, p["depth"]], nice=False))
     hover = alt.selection_point(name="hover", fields=["layer"], nearest=True, on="pointerover",
                                 clear="pointerout", empty=False)

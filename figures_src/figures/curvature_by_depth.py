@@ -6,6 +6,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.charts import width_encodings
 from figures_src.curvature import HessianOperator, flatten, lanczos
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import empirical_ntk
@@ -117,11 +118,7 @@ THEORY_KEY = {"top": "gauss_newton_top", "ntk_condition": "ntk_condition"}
 
 def chart(rows: list, p: dict) -> alt.VConcatChart:
     data = alt.Chart(table(rows))
-    widths = [64, 256, 1024]
-    color = alt.Color("width:O", title="width n", scale=alt.Scale(domain=widths, range=list(theme.WIDTH_SHADES.values())),
-                      legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2.5))
-    dash = alt.StrokeDash("width:O", title="width n",
-                          scale=alt.Scale(domain=widths, range=list(theme.WIDTH_DASHES.values())))
+    color, dash = width_encodings()
     x = alt.X("depth:Q", title="depth L (hidden layers)", scale=alt.Scale(type="log", base=2, domain=[1, 64], nice=False),
               axis=alt.Axis(values=[1, 2, 4, 8, 16, 32, 64]))
     panels = []

@@ -4,6 +4,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.charts import at_slider_layer, layer_slider, shown_layer
 from figures_src.figure import Figure, Result, table
 from figures_src.model import finite_width_grams, seeded
 from figures_src.theory import iterate_correlation
@@ -43,10 +44,9 @@ def compute(p: dict) -> Result:
 
 
 def chart(rows: list, p: dict) -> alt.VConcatChart:
-    layer = alt.param(name="layer", value=p["default_layer"],
-                      bind=alt.binding_range(min=1, max=p["depth"], step=1, name="depth l "))
+    layer = layer_slider(default=p["default_layer"], depth=p["depth"], first=1, label="depth l ")
     data = alt.Chart(table(rows))
-    at_layer = theme.at_slider_layer(data, p["stored_layers"])
+    at_layer = at_slider_layer(data, p["stored_layers"])
     widths = p["widths"]
     x = alt.X("width:Q", title="width n (log scale)",
               scale=alt.Scale(type="log", domain=[widths[0] / 1.3, widths[-1] * 1.3], nice=False),
@@ -69,7 +69,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         y="value:Q", tooltip=[alt.Tooltip("value:Q", title="infinite width", format=".3~e")])
     distribution = alt.layer(band, lines, theory).add_params(layer).properties(
         height=theme.HEIGHT - 40, width=theme.STATIC_WIDTH - 90,
-        title=alt.Title(alt.expr(f"'1 − ĉ over {p['networks']} networks per width, at depth ' + ({theme.shown_layer(p['stored_layers'])})"),
+        title=alt.Title(alt.expr(f"'1 − ĉ over {p['networks']} networks per width, at depth ' + ({shown_layer(p['stored_layers'])})"),
                         subtitle=["band: 10th to 90th percentile", "grey dashed: infinite width"]))
     width_color = alt.Color("width:O", title="width n", scale=alt.Scale(
         domain=widths, range=["#C6DBEF", "#7FB5E0", "#2E86C9", "#0B5FA5", "#08306B"]))

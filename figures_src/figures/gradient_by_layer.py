@@ -6,6 +6,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.charts import depth_menu, line_legend
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import empirical_ntk, layer_gradient_norms, useful_gradient_share
 from figures_src.model import MLP, MLPConfig, seeded
@@ -86,11 +87,10 @@ def compute(p: dict) -> Result:
 
 def chart(rows: list, p: dict) -> alt.VConcatChart:
     data = alt.Chart(table(rows))
-    depth = alt.param(name="depth", value=p["default_depth"],
-                      bind=alt.binding_select(options=p["shown_depths"], name="depth L "))
+    depth = depth_menu(p["shown_depths"], p["default_depth"])
     kinds = [BATCH, EXAMPLE]
     color = alt.Color("kind:N", title=None, sort=kinds, scale=alt.Scale(domain=kinds, range=["#0072B2", "#E69F00"]),
-                      legend=alt.Legend(labelLimit=400, symbolType="stroke", symbolStrokeWidth=2.5, symbolOpacity=1))
+                      legend=line_legend(labelLimit=400, symbolOpacity=1))
     layers = data.transform_filter("datum.panel == 'layers' && datum.depth == depth")
     x = alt.X("layer:Q", title="weight matrix Wˡ (l = 1: first layer, L + 1: readout)",
               scale=alt.Scale(nice=False, zero=False))

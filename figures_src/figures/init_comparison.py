@@ -4,8 +4,9 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.figure import Figure, Result, table
-from figures_src.figures.solutions_training import SETUP, build, run, task
+from figures_src.charts import dot_panels
+from figures_src.experiments import SETUP, build, diverged, runs_over_seeds, seed_mean, task, value_key
+from figures_src.figure import Figure, Result
 
 PARAMS = {**SETUP, "depth": 100, "seeds": 1}
 # (label, architecture, init, colour key of theme.ARCHITECTURE_COLORS)
@@ -23,28 +24,20 @@ MEASURES = [("correlation", "mean cosine c̄_L", "linear"), ("gradient_quotient"
             ("lambda_max", "λ_max of the Hessian", "log"), ("final_loss", "loss after training", "log")]
 
 
-DIVERGED_AT = {"final_loss": 10.0}  # where a diverged run is drawn (a cross at the panel's right edge)
-
-
-def key(label: str) -> str:
-    return label.replace(" · ", "_").replace(" ", "_").lower()
-
-
 def compute(p: dict) -> Result:
     setup = {k: p[k] for k in SETUP}
+    runs = runs_over_seeds([(architecture, init, p["depth"]) for _, architecture, init, _ in CASES], p["seeds"],
+                           setup)
+    results = {label: case_runs for (label, *_), case_runs in zip(CASES, runs)}
     rows, values = [], {}
-    results = {}
     for label, architecture, init, color in CASES:
-        runs = [run(architecture, init, p["depth"], seed, setup) for seed in range(p["seeds"])]
-        results[label] = runs
-        for seed, r in enumerate(runs):
+        for seed, r in enumerate(results[label]):
             row = {"case": label, "family": architecture, "init": init, "color_key": color, "seed": seed}
             row.update({m: r[m] for m, _, _ in MEASURES})
             rows.append(row)
         for m, _, _ in MEASURES:
-            vals = torch.tensor([r[m] for r in runs], dtype=torch.float64)
-            values[f"{key(label)}_{m}"] = vals.mean().item() if torch.isfinite(vals).all() else -1.0
-        values[f"{key(label)}_diverged"] = sum(not torch.isfinite(torch.tensor(r["final_loss"])) for r in runs)
+            values[f"{value_key(label)}_{m}"] = seed_mean(results[label], m)  # final loss: inf if a run diverged
+        values[f"{value_key(label)}_diverged"] = diverged(results[label])
     # Per-layer scaling leaves every cosine of a bias-free ReLU MLP unchanged: compare whole profiles c̄_0 … c̄_L.
     def change(a: str, b: str) -> float:
         return max((ra["profile"] - rb["profile"]).abs().max().item() for ra, rb in zip(results[a], results[b]))
@@ -67,36 +60,6 @@ def compute(p: dict) -> Result:
     values.update({"depth": p["depth"], "seeds": p["seeds"], "lr": p["lr"], "steps": p["steps"],
                    "width": p["width"], "metainit_steps": p["metainit_steps"]})
     return Result(rows, values)
-
-
-def dot_panels(rows: list, labels: list[str], measures: list[tuple[str, str, str]], colors: dict[str, str],
-               row_field: str = "case", shape_field: str | None = "family") -> alt.HConcatChart:
-    """One small dot plot per measure, side by side, a row per network; one mark per seed. A diverged run
-    (null value) is a cross at the right edge of its panel."""
-    data = alt.Chart(table(rows))
-    color = alt.Color("color_key:N", scale=alt.Scale(domain=list(colors), range=list(colors.values())), legend=None)
-    panels = []
-    for i, (field, title, scale) in enumerate(measures):
-        shown = data.transform_calculate(
-            shown=f"isValid(datum.{field}) ? datum.{field} : {DIVERGED_AT.get(field, 1)}",
-            status=f"isValid(datum.{field}) ? 'finite' : 'diverged'")
-        y = alt.Y(f"{row_field}:N", sort=labels, title=None,
-                  axis=alt.Axis(labels=i == 0, ticks=i == 0, labelLimit=220, labelFontSize=12))
-        x = alt.X("shown:Q", title=None, scale=alt.Scale(type="log") if scale == "log" else alt.Scale(domain=[0, 1]),
-                  axis=alt.Axis(tickCount=4, format="~g" if scale != "log" else ".0e"))
-        tooltip = [alt.Tooltip(f"{row_field}:N", title="network"), alt.Tooltip("seed:Q"),
-                   alt.Tooltip(f"{field}:Q", title=title, format=".4~g"), alt.Tooltip("status:N")]
-        encoding = {"x": x, "y": y, "color": color, "tooltip": tooltip}
-        if shape_field:
-            encoding["shape"] = alt.Shape(f"{shape_field}:N", legend=None,
-                                          scale=alt.Scale(domain=["plain", "residual"], range=["circle", "square"]))
-        layers = [shown.transform_filter("datum.status == 'finite'").mark_point(size=80, filled=True, opacity=0.85)
-                  .encode(**encoding)]
-        if any(row.get(field) is None for row in rows):  # diverged runs: a cross at the right edge
-            layers.append(shown.transform_filter("datum.status == 'diverged'").mark_point(
-                shape="cross", size=120, filled=True).encode(**{**encoding, "shape": alt.value("cross")}))
-        panels.append(alt.layer(*layers).properties(height=34 * len(labels), title=alt.Title(title, fontSize=12)))
-    return alt.hconcat(*panels, spacing=6)
 
 
 def chart(rows: list, p: dict) -> alt.HConcatChart:

@@ -4,6 +4,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.charts import width_encodings
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import (cosine_matrix, gram, log_norm_variance, mean_pairwise_cosine, off_diagonal,
                                   pooled_variance_fraction)
@@ -62,11 +63,7 @@ def compute(p: dict) -> Result:
 
 def chart(rows: list, p: dict) -> alt.VConcatChart:
     data = alt.Chart(table(rows))
-    widths = list(theme.WIDTH_SHADES)
-    color = alt.Color("width:O", title="width n", scale=alt.Scale(domain=widths, range=list(theme.WIDTH_SHADES.values())),
-                      legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2.5))
-    dash = alt.StrokeDash("width:O", title="width n",
-                          scale=alt.Scale(domain=widths, range=list(theme.WIDTH_DASHES.values())))
+    color, dash = width_encodings()
     x = alt.X("layer:Q", title="layer l (log scale)", scale=alt.Scale(type="log", domain=[1, p["depth"]], nice=False))
     tooltip = [alt.Tooltip("layer:Q"), alt.Tooltip("source:N"), alt.Tooltip("width:O"), alt.Tooltip("series:N"),
                alt.Tooltip("value:Q", format=".3~e")]

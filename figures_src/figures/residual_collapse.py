@@ -4,6 +4,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.charts import architecture_color
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, correlation_by_depth, off_diagonal
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, seeded
@@ -75,9 +76,7 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
     data = alt.Chart(table(rows)).transform_filter("abs(datum.branch_var - branch_var) < 1e-9")
     x = alt.X("layer:Q", title="layer l", scale=alt.Scale(domain=[0, depth], nice=False))
     y = alt.Y("correlation:Q", title="mean cosine c̄ₗ of the stream hˡ", scale=alt.Scale(domain=[-0.05, 1]))
-    color = alt.Color("architecture:N", title="network", scale=alt.Scale(
-        domain=ARCHITECTURES, range=[theme.ARCHITECTURE_COLORS[a] for a in ARCHITECTURES]),
-        legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2.5, symbolOpacity=1))
+    color = architecture_color(ARCHITECTURES)
     measured = data.transform_filter("isValid(datum.correlation)")
     tooltip = [alt.Tooltip("architecture:N", title="network"), alt.Tooltip("layer:Q"),
                alt.Tooltip("correlation:Q", title="measured", format=".4f"),

@@ -1,12 +1,11 @@
 """Every solution on every instrument: one comparison at depth 100."""
 
 import altair as alt
-import torch
 
 from figures_src import theme
+from figures_src.charts import dot_panels
+from figures_src.experiments import NETWORKS, SETUP, diverged, runs_over_seeds, seed_mean, value_key
 from figures_src.figure import Figure, Result
-from figures_src.figures.init_comparison import dot_panels
-from figures_src.figures.solutions_training import NETWORKS, SETUP, run
 
 PARAMS = {**SETUP, "depth": 100, "seeds": 2}
 MEASURES = [("correlation", "collapse: mean cosine c̄_L", "linear"),
@@ -18,17 +17,15 @@ MEASURES = [("correlation", "collapse: mean cosine c̄_L", "linear"),
 
 def compute(p: dict) -> Result:
     setup = {k: p[k] for k in SETUP}
+    runs = runs_over_seeds([(*NETWORKS[name], p["depth"]) for name in NETWORKS], p["seeds"], setup)
     rows, values = [], {}
-    for name, (architecture, init) in NETWORKS.items():
-        runs = [run(architecture, init, p["depth"], seed, setup) for seed in range(p["seeds"])]
-        key = name.replace(" + ", "_").replace(" ", "_").lower()
-        for seed, r in enumerate(runs):
+    for name, results in zip(NETWORKS, runs):
+        for seed, r in enumerate(results):
             rows.append({"network": name, "color_key": name, "seed": seed, **{m: r[m] for m, _, _ in MEASURES},
                          "steps_to": r["steps_to"]})
         for m, _, _ in MEASURES:
-            vals = torch.tensor([r[m] for r in runs], dtype=torch.float64)
-            values[f"{key}_{m}"] = vals.mean().item() if torch.isfinite(vals).all() else -1.0
-        values[f"{key}_diverged"] = sum(not torch.isfinite(torch.tensor(r["final_loss"])) for r in runs)
+            values[f"{value_key(name)}_{m}"] = seed_mean(results, m)  # final loss: inf if a run diverged
+        values[f"{value_key(name)}_diverged"] = diverged(results)
     values.update({"depth": p["depth"], "seeds": p["seeds"], "lr": p["lr"], "steps": p["steps"]})
     return Result(rows, values)
 

@@ -6,6 +6,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.charts import depth_menu, line_legend
 from figures_src.curvature import HessianOperator, flatten, mse
 from figures_src.figure import Figure, Result, table
 from figures_src.model import MLP, MLPConfig, seeded
@@ -98,10 +99,9 @@ def compute(p: dict) -> Result:
 
 def chart(rows: list, p: dict) -> alt.VConcatChart:
     data = alt.Chart(table(rows))
-    depth = alt.param(name="depth", value=p["default_depth"],
-                      bind=alt.binding_select(options=p["depths"], name="depth L "))
+    depth = depth_menu(p["depths"], p["default_depth"])
     term_color = alt.Color("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=TERM_COLORS),
-                           legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2.5, columns=2, labelLimit=400))
+                           legend=line_legend(columns=2, labelLimit=400))
     term_dash = alt.StrokeDash("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=TERM_DASHES))
     eta_axis = alt.X("eta:Q", title="step size η (along −g)", scale=alt.Scale(nice=False))
     y = alt.Y("change:Q", title="loss change ΔL / L", scale=alt.Scale(domain=[-1, 0.5], clamp=False))

@@ -86,12 +86,12 @@ def compute(p: dict) -> Result:
                              "lr": p["lrs"][i], "steps_to_threshold": steps[s],
                              "final_loss": grid[s, -1]})
             tag = "tuned" if setting == TUNED else "fixed"
-            values[f"steps_{tag}_l{depth}"] = steps.median().item()  # inf when most seeds never reach it
+            # A run that never reaches the threshold has no step count (inf, null in the rows): the median run's
+            # steps are not finite when most runs never reach it, and `reached_` counts the runs that do.
+            values[f"steps_{tag}_l{depth}"] = steps.median().item()
             values[f"reached_{tag}_l{depth}"] = int(torch.isfinite(steps).sum())
             values[f"final_{tag}_l{depth}"] = grid[:, -1].nan_to_num(nan=float("inf")).median().item()
             values[f"diverged_{tag}_l{depth}"] = int(torch.isinf(grid[:, -1]).sum())
-    # Living numbers must be finite: steps never reached are reported as the budget and counted separately.
-    values = {k: (p["steps"] if k.startswith("steps_") and v == float("inf") else v) for k, v in values.items()}
     values |= {"width": p["width"], "seeds": p["seeds"], "n_samples": p["n_samples"], "d_in": p["d_in"],
                "steps": p["steps"], "threshold": p["threshold"], "deepest": max(p["depths"]),
                "shallowest": min(p["depths"]), "depth_over_width": max(p["depths"]) / p["width"],

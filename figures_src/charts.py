@@ -1,0 +1,128 @@
+"""Chart pieces several figures share: controls (the layer slider, the depth menu), encodings (widths,
+architectures, the angle along a circle of inputs) and panels (the class strip, dot plots per measure).
+
+Colours and type come from `theme`; what several figures draw alike is built here once, so it looks alike.
+"""
+
+import altair as alt
+
+from figures_src import theme
+from figures_src.figure import Row, table
+
+# ---------------------------------------------------------------- controls
+
+LAYER = "layer"  # the layer slider's parameter, read by the Vega expressions below
+
+
+def layer_slider(default: int, depth: int, first: int = 0, label: str = "layer l ") -> alt.Parameter:
+    return alt.param(name=LAYER, value=default, bind=alt.binding_range(min=first, max=depth, step=1, name=label))
+
+
+def shown_layer(stored_layers: list[int]) -> str:
+    """Vega expression for the deepest stored layer at or above the slider: data stays small
+    (a few dozen layers stored) while the slider moves through every layer."""
+    expr = str(stored_layers[0])
+    for layer in sorted(stored_layers)[1:]:
+        expr = f"{LAYER} >= {layer} ? {layer} : ({expr})"
+    return expr
+
+
+def at_slider_layer(chart: alt.Chart, stored_layers: list[int]) -> alt.Chart:
+    return chart.transform_filter(f"datum.layer == ({shown_layer(stored_layers)})")
+
+
+def layer_title(text: str, stored_layers: list[int]) -> alt.Title:
+    return alt.Title(alt.expr(f"'{text} ' + ({shown_layer(stored_layers)})"))
+
+
+def depth_menu(depths: list[int], default: int) -> alt.Parameter:
+    return alt.param(name="depth", value=default, bind=alt.binding_select(options=depths, name="depth L "))
+
+
+# ---------------------------------------------------------------- encodings
+
+def line_legend(**options) -> alt.Legend:
+    """A legend whose symbols are strokes, like the lines they name."""
+    return alt.Legend(symbolType="stroke", symbolStrokeWidth=2.5, **options)
+
+
+def width_encodings() -> tuple[alt.Color, alt.StrokeDash]:
+    """Colour and dash by width n (`theme.WIDTH_SHADES`, `theme.WIDTH_DASHES`)."""
+    widths = list(theme.WIDTH_SHADES)
+    return (alt.Color("width:O", title="width n", legend=line_legend(),
+                      scale=alt.Scale(domain=widths, range=list(theme.WIDTH_SHADES.values()))),
+            alt.StrokeDash("width:O", title="width n",
+                           scale=alt.Scale(domain=widths, range=list(theme.WIDTH_DASHES.values()))))
+
+
+def architecture_color(names: list[str], field: str = "architecture", **legend) -> alt.Color:
+    """Colour by network, each in its colour of `theme.ARCHITECTURE_COLORS`."""
+    return alt.Color(f"{field}:N", title="network", legend=line_legend(symbolOpacity=1, **legend),
+                     scale=alt.Scale(domain=names, range=[theme.ARCHITECTURE_COLORS[n] for n in names]))
+
+
+ANGLE_DOMAIN = [0, 6.3]  # radians: the whole circle, 0 … 2π
+
+
+def angle_x() -> alt.X:
+    return alt.X("theta:Q", title="angle θ along the circle of inputs (radians)",
+                 scale=alt.Scale(domain=ANGLE_DOMAIN, nice=False))
+
+
+def unit_color() -> alt.Color:
+    """Colour of the few units of φ drawn along the circle."""
+    return alt.Color("unit:N", title=None, scale=alt.Scale(range=theme.CATEGORICAL[1:4]))
+
+
+# ---------------------------------------------------------------- panels
+
+CLASS_COLORS = ["#E69F00", "#009E73", "#CC79A7"]
+
+
+def class_strip(circle: alt.Chart, n_points: int, classes: int) -> alt.Chart:
+    """The class a random linear readout predicts at each angle θ of the input circle, as a coloured strip.
+    `circle` holds rows with `theta`, `unit` and `predicted_class`."""
+    step = 2 * 3.141592653589793 / n_points
+    return circle.transform_filter("datum.unit == 'unit 1'").transform_calculate(
+        theta_end=f"datum.theta + {1.05 * step}"  # overlap: no hairline gaps
+    ).mark_rect().encode(
+        x=alt.X("theta:Q", title=None, axis=None, scale=alt.Scale(domain=ANGLE_DOMAIN, nice=False)),
+        x2="theta_end:Q",
+        color=alt.Color("predicted_class:N", title="predicted class",
+                        scale=alt.Scale(domain=list(range(1, classes + 1)), range=CLASS_COLORS[:classes])),
+        tooltip=[alt.Tooltip("theta:Q", format=".2f"), "predicted_class:N"],
+    ).properties(height=28, title=alt.Title("class predicted by a random linear readout", fontSize=12))
+
+
+DIVERGED_AT = {"final_loss": 10.0}  # where a diverged run is drawn (a cross at the panel's right edge)
+
+
+def dot_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, str, str]], colors: dict[str, str],
+               row_field: str = "case", shape_field: str | None = "family") -> alt.HConcatChart:
+    """One small dot plot per measure (field, title, "linear" or "log"), side by side, a row per network;
+    one mark per seed, coloured by `color_key`. A diverged run (null value) is a cross at the right edge
+    of its panel."""
+    data = alt.Chart(table(rows))
+    color = alt.Color("color_key:N", scale=alt.Scale(domain=list(colors), range=list(colors.values())), legend=None)
+    panels = []
+    for i, (field, title, scale) in enumerate(measures):
+        shown = data.transform_calculate(
+            shown=f"isValid(datum.{field}) ? datum.{field} : {DIVERGED_AT.get(field, 1)}",
+            status=f"isValid(datum.{field}) ? 'finite' : 'diverged'")
+        y = alt.Y(f"{row_field}:N", sort=labels, title=None,
+                  axis=alt.Axis(labels=i == 0, ticks=i == 0, labelLimit=220, labelFontSize=12))
+        x = alt.X("shown:Q", title=None, scale=alt.Scale(type="log") if scale == "log" else alt.Scale(domain=[0, 1]),
+                  axis=alt.Axis(tickCount=4, format="~g" if scale != "log" else ".0e"))
+        tooltip = [alt.Tooltip(f"{row_field}:N", title="network"), alt.Tooltip("seed:Q"),
+                   alt.Tooltip(f"{field}:Q", title=title, format=".4~g"), alt.Tooltip("status:N")]
+        encoding = {"x": x, "y": y, "color": color, "tooltip": tooltip}
+        if shape_field:
+            encoding["shape"] = alt.Shape(f"{shape_field}:N", legend=None,
+                                          scale=alt.Scale(domain=["plain", "residual"], range=["circle", "square"]))
+        layers = [shown.transform_filter("datum.status == 'finite'").mark_point(size=80, filled=True, opacity=0.85)
+                  .encode(**encoding)]
+        if any(row.get(field) is None for row in rows):  # diverged runs: a cross at the right edge
+            layers.append(shown.transform_filter("datum.status == 'diverged'").mark_point(
+                shape="cross", size=120, filled=True).encode(**{**encoding, "shape": alt.value("cross")}))
+        panels.append(alt.layer(*layers).properties(height=34 * len(labels), title=alt.Title(title, fontSize=12)))
+    return alt.hconcat(*panels, spacing=6)
