@@ -27,7 +27,7 @@ def compute(p: dict) -> Result:
     generator = seeded(p["seed"])
     theta, x = great_circle(p["n_points"], p["d_in"], generator)
     net = MLP(MLPConfig(d_in=p["d_in"], width=p["width"], depth=p["depth"], batch_norm=True), generator)
-    heads = {n: torch.randn(n, p["classes"], generator=generator, dtype=x.dtype) / n**0.5
+    heads = {n: torch.randn(n, p["classes"], generator=generator, dtype=x.dtype).to(x.device) / n**0.5
              for n in (p["d_in"], p["width"])}
     with torch.no_grad():
         features = net.features(x)

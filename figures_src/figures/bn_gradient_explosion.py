@@ -19,7 +19,7 @@ BN_DASHES = {8: [2, 2], 32: [6, 3], 128: [1, 0]}
 def gradient_profile(batch_norm: bool, batch: int, p: dict, seed: int) -> torch.Tensor:
     """‖∂L/∂Wˡ‖², l = 1 … L (hidden matrices; the readout left out), MSE to Gaussian targets."""
     x = gaussian_inputs(batch, p["d_in"], seeded(10_000 + seed))
-    y = torch.randn(batch, 1, generator=seeded(20_000 + seed))
+    y = torch.randn(batch, 1, generator=seeded(20_000 + seed)).to(x.device)
     net = MLP(MLPConfig(d_in=p["d_in"], width=p["width"], depth=p["depth"], batch_norm=batch_norm), seeded(seed))
     loss = 0.5 * (net(x) - y).pow(2).mean()
     return weight_gradient_sq_norms(loss, list(net.weights))[:-1]

@@ -7,7 +7,7 @@ import torch
 from figures_src import theme
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import input_gradients
-from figures_src.model import MLP, MLPConfig, seeded
+from figures_src.model import MLP, MLPConfig, device, seeded
 from figures_src.theory import backward_correlation, iterate_correlation
 
 PARAMS = {"d_in": 64, "width": 256, "pairs": 16, "seeds": 5, "input_cosines": [0.5, 0.9, 0.99],
@@ -21,7 +21,7 @@ def input_pairs(n_pairs: int, d_in: int, cosine: float, generator: torch.Generat
     for _ in range(n_pairs):
         u, v = torch.linalg.qr(torch.randn(d_in, 2, generator=generator, dtype=torch.float64))[0].T
         rows += [u, cosine * u + (1 - cosine**2) ** 0.5 * v]
-    return torch.stack(rows) * d_in**0.5
+    return (torch.stack(rows) * d_in**0.5).to(device())
 
 
 def pair_cosines(vectors: torch.Tensor) -> torch.Tensor:
@@ -42,7 +42,7 @@ def compute(p: dict) -> Result:
             for d in p["depths"]:
                 # A network of depth d: the first d layers and a fresh random linear readout f = wᵀφᵈ.
                 fan_in = features[d].shape[1]
-                readout = torch.randn(fan_in, 1, generator=generator, dtype=torch.float64) / fan_in**0.5
+                readout = torch.randn(fan_in, 1, generator=generator, dtype=torch.float64).to(x.device) / fan_in**0.5
                 measured[d].append(pair_cosines(input_gradients(features[d] @ readout, x)).detach())
         theory_backward = backward_correlation(torch.tensor(c0, dtype=torch.float64), depth)
         theory_forward = iterate_correlation(torch.tensor(c0, dtype=torch.float64), depth)
