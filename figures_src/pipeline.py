@@ -207,7 +207,7 @@ def compute_all(figures: dict[str, Figure], cache_dir: Path, workers: int | None
         computed[fid] = Computed(figures[fid], result, False, seconds, code_hash(figures[fid]))
         running = sorted(set(todo) - computed.keys())
         progress(f"figure {fid}: computed in {seconds:.1f} s [{len(computed)}/{len(figures)}, "
-                 f"{time.perf_counter() - start:.0f} s" + (f"; running: {', '.join(running)}]" if running else "]"))
+                 f"{time.perf_counter() - start:.0f} s" + (f"; to go: {', '.join(running)}]" if running else "]"))
 
     # One process per core on the CPU; a GPU is shared by one process better than by several.
     workers = min(len(todo), workers or (usable_cpus() if device().type == "cpu" else 1))

@@ -201,3 +201,14 @@ def test_processes_needing_the_same_runs_split_them_and_share_the_results(tmp_pa
     assert [r["square"] for r in first] == [n * n for n in range(8)]
     assert len({r["pid"] for r in first}) == 2  # the work was split between the two processes
     assert runs_in_a_worker(str(tmp_path)) == first  # a third asker finds them all on disk
+
+
+def test_a_build_reports_each_figure_as_it_finishes(figure_package, tmp_path):
+    _, load = figure_package
+    heard = []
+    pipeline.compute_all(load(), tmp_path / "cache", workers=1, progress=heard.append)
+    assert [m.split(":")[0] for m in heard] == ["figure alpha", "figure beta"]
+    assert "[1/2" in heard[0] and "to go: beta" in heard[0] and "[2/2" in heard[1]
+    heard.clear()
+    pipeline.compute_all(load(), tmp_path / "cache", workers=1, progress=heard.append)
+    assert heard == ["figures: 2 of 2 from the cache"]
