@@ -26,6 +26,13 @@ class Result:
     values: dict[str, float | None] = field(default_factory=dict)  # living numbers, quoted by the prose
     # Once cleaned by the pipeline: a non-finite value is None in `values` and its "nan", "inf" or "-inf" here.
     status: dict[str, str] = field(default_factory=dict)
+    # Aggregated rows (a mean, its 95% interval `<x>_ci_low`/`<x>_ci_high`, `networks`) that the chart embeds
+    # when `rows` holds one row per network: the CSV keeps every network, the page only what it draws.
+    summary: list[Row] | None = None
+
+    @property
+    def chart_rows(self) -> list[Row]:
+        return self.summary if self.summary is not None else self.rows
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,9 @@ class Figure:
     compute: Callable[[dict[str, Any]], Result]
     chart: Callable[[list[Row], dict[str, Any]], alt.TopLevelMixin]  # (rows, params)
     alt_text: str  # what the chart shows, for screen readers; may quote living numbers
+    # Checks of the sentences that interpret this figure (figures_src.claims.Claim), each made on a page
+    # with {{ claim: <id>.<claim-id> }} … {{ end: claim }}.
+    claims: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,13 @@
     {{ citet: <key> }}                 "Yang et al. (2019)"
     {{ bibliography: cited | all }}    on a line of its own: the works cited on this page, or on the whole site
     {{ bibtex: <key> }}                on a line of its own: one entry of the BibTeX file, to copy
+    {{ claim: <id>.<claim> }} … {{ end: claim }}
+                                       a sentence whose check (declared by figure <id>) the build evaluates
+    {{ claims: ledger }}               on a line of its own: every claim of the site with its check
+
+A living number's format is a Python format spec (`.3f`), or `ci` / `ci .3f` for the value with its 95%
+interval (from the values `<name>_ci_low` and `<name>_ci_high`): "0.985 ± 0.002" when the interval is
+symmetric at that precision, "0.985 (95% CI 0.983–0.988)" otherwise.
 
 Figure captions and text alternatives use `value` markers only. Every error names where the marker is
 (page, or figure and field) and what is wrong; the MkDocs plugin turns it into a failed build.
@@ -17,11 +24,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 MARKER = re.compile(r"\{\{\s*([a-z]+)\s*:\s*([^}]*?)\s*\}\}")
-KINDS = ("figure", "ref", "value", "cite", "citet", "bibliography", "bibtex")
-BLOCK_KINDS = ("figure", "bibliography", "bibtex")  # expand to blocks: each stands on a line of its own
+KINDS = ("figure", "ref", "value", "cite", "citet", "bibliography", "bibtex", "claim", "end", "claims")
+BLOCK_KINDS = ("figure", "bibliography", "bibtex", "claims")  # expand to blocks: each on a line of its own
 BIBLIOGRAPHY_SCOPES = ("cited", "all")
 FIGURE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 VALUE_ARGUMENT = re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*)\.(\w+)\s*(?:\|\s*(.+))?$")
+CLAIM_ARGUMENT = re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*)\.([a-z0-9]+(?:-[a-z0-9]+)*)$")
 
 
 class MarkerError(ValueError):
@@ -87,6 +95,12 @@ def check(marker: Marker, where: str) -> None:
         raise MarkerError(f"{where}: {marker.text!r} takes one key; use {{{{ cite: }}}} for several")
     elif marker.kind == "bibliography" and marker.argument not in BIBLIOGRAPHY_SCOPES:
         raise MarkerError(f"{where}: {marker.text!r}: use 'cited' or 'all'")
+    elif marker.kind == "claim" and not CLAIM_ARGUMENT.match(marker.argument):
+        raise MarkerError(f"{where}: {marker.text!r}: write {{{{ claim: figure-id.claim-id }}}}")
+    elif marker.kind == "end" and marker.argument != "claim":
+        raise MarkerError(f"{where}: {marker.text!r}: the only block to end is a claim ({{{{ end: claim }}}})")
+    elif marker.kind == "claims" and marker.argument != "ledger":
+        raise MarkerError(f"{where}: {marker.text!r}: write {{{{ claims: ledger }}}}")
 
 
 def line_of(text: str, marker: Marker) -> str:
@@ -100,6 +114,45 @@ def value_ref(marker: Marker, where: str) -> ValueRef:
         raise MarkerError(f"{where}: malformed living number {marker.text!r}; "
                           f"write {{{{ value: figure-id.name }}}} or {{{{ value: figure-id.name | .3f }}}}")
     return ValueRef(match[1], match[2], match[3].strip() if match[3] else None)
+
+
+@dataclass(frozen=True)
+class ClaimSpan:
+    figure: str
+    claim: str
+    start: Marker
+    end: Marker
+    text: str  # the Markdown between the two markers
+
+    @property
+    def key(self) -> str:
+        return f"{self.figure}.{self.claim}"
+
+
+def claim_spans(text: str, where: str, found: list[Marker] | None = None) -> list[ClaimSpan]:
+    """The claimed sentences of a page: each {{ claim: }} closed by {{ end: claim }} within its paragraph,
+    neither nested nor repeated."""
+    spans, opened, seen = [], None, set()
+    for marker in found if found is not None else parse(text, where):
+        if marker.kind == "claim":
+            if opened is not None:
+                raise MarkerError(f"{where}: {marker.text!r} opens inside {opened.text!r}: close it first")
+            opened = marker
+        elif marker.kind == "end":
+            if opened is None:
+                raise MarkerError(f"{where}: {marker.text!r} closes no claim")
+            inner = text[opened.end:marker.start]
+            if "\n\n" in inner.replace("\r", ""):
+                raise MarkerError(f"{where}: {opened.text!r} runs past the end of its paragraph")
+            figure, claim = CLAIM_ARGUMENT.match(opened.argument).groups()
+            if opened.argument in seen:
+                raise MarkerError(f"{where}: {opened.text!r} is made twice on this page")
+            seen.add(opened.argument)
+            spans.append(ClaimSpan(figure, claim, opened, marker, inner))
+            opened = None
+    if opened is not None:
+        raise MarkerError(f"{where}: {opened.text!r} is never closed with {{{{ end: claim }}}}")
+    return spans
 
 
 def expand(text: str, where: str, replace: Callable[[Marker], str], kinds: tuple[str, ...] = KINDS) -> str:
@@ -117,9 +170,7 @@ def figure_ids(text: str, where: str) -> list[str]:
 
 
 def format_number(value: Number, spec: str | None, name: str, where: str) -> str:
-    if isinstance(value, NonFinite):
-        raise MarkerError(f"{where}: living number {name!r} is not a finite number ({value}: a diverged run or a "
-                          f"quantity never reached); say what happened instead of quoting it")
+    check_finite(value, name, where)
     try:
         if spec:
             return format(value, spec)
@@ -128,11 +179,34 @@ def format_number(value: Number, spec: str | None, name: str, where: str) -> str
     return str(value) if isinstance(value, int) else f"{value:.3g}"
 
 
+def check_finite(value: Number, name: str, where: str) -> None:
+    if isinstance(value, NonFinite):
+        raise MarkerError(f"{where}: living number {name!r} is not a finite number ({value}: a diverged run or a "
+                          f"quantity never reached); say what happened instead of quoting it")
+
+
+def format_interval(numbers: dict[str, Number], ref: ValueRef, where: str) -> str:
+    """"0.985 ± 0.002" if the interval is symmetric at the precision shown, else "0.985 (95% CI 0.983–0.988)"."""
+    spec = (ref.format or "").removeprefix("ci").strip() or ".3g"
+    keys = [ref.key, f"{ref.key}_ci_low", f"{ref.key}_ci_high"]
+    for key in keys:
+        if key not in numbers:
+            raise MarkerError(f"{where}: {ref.key!r} quoted with its interval, but there is no living number {key!r}")
+    mean, low, high = (numbers[key] for key in keys)
+    text = [format_number(v, spec, k, where) for v, k in zip((mean, low, high), keys)]
+    below, above = format_number(mean - low, spec, keys[1], where), format_number(high - mean, spec, keys[2], where)
+    if below == above:
+        return f"{text[0]} ± {below}"
+    return f"{text[0]} (95% CI {text[1]}–{text[2]})"
+
+
 def living_number(marker: Marker, numbers: dict[str, Number], where: str) -> tuple[ValueRef, str]:
     """The value marker's reference and its formatted text; an unknown name is an error naming `where`."""
     ref = value_ref(marker, where)
     if ref.key not in numbers:
         raise MarkerError(f"{where}: unknown living number {ref.key!r}")
+    if ref.format is not None and ref.format.split()[0] == "ci":
+        return ref, format_interval(numbers, ref, where)
     return ref, format_number(numbers[ref.key], ref.format, ref.key, where)
 
 

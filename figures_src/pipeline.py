@@ -136,17 +136,20 @@ def clean_result(figure: Figure, result: Result) -> Result:
             values[name], status[name] = None, status_of(v)
         else:
             values[name] = v
-    return Result(rows=clean_rows(result.rows), values=values, status=status)
+    summary = clean_rows(result.summary) if result.summary is not None else None
+    return Result(rows=clean_rows(result.rows), values=values, status=status, summary=summary)
 
 
 def load_cached(figure: Figure, path: Path, key: str) -> Result | None:
     payload = read_entry(path, key, f"figure {figure.id}")
-    return None if payload is None else Result(payload["rows"], payload["values"], payload.get("status", {}))
+    return None if payload is None else Result(payload["rows"], payload["values"], payload.get("status", {}),
+                                               payload.get("summary"))
 
 
 def store(path: Path, key: str, result: Result, seconds: float) -> None:
     # The compute time is kept for the benchmark; it is not part of anything published.
     write_entry(path, key, {"rows": result.rows, "values": result.values, "status": result.status,
+                            "summary": result.summary,
                             "seconds": round(seconds, 3)})
 
 
@@ -258,7 +261,7 @@ def vega_lite_validator() -> jsonschema.Draft7Validator:
 def vega_lite_spec(c: Computed, description: str) -> dict[str, Any]:
     fig = c.figure
     try:
-        spec = fig.chart(c.result.rows, dict(fig.params)).properties(description=description).to_dict()
+        spec = fig.chart(c.result.chart_rows, dict(fig.params)).properties(description=description).to_dict()
     except Exception as error:
         raise FigureError(f"figure {fig.id!r} ({module_file(module_of(fig))}): the chart cannot be built: "
                           f"{type(error).__name__}: {error}") from error

@@ -5,6 +5,7 @@ import torch
 
 from figures_src import theme
 from figures_src.charts import width_encodings
+from figures_src.claims import Above, All, Below, Claim
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, correlation_by_depth, off_diagonal
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, seeded
@@ -89,6 +90,11 @@ FIGURE = Figure(
         "{{ value: correlation-by-depth.theory_l100 | .3f }} at layer 100. Hover the upper panel for values."
     ),
     params=PARAMS,
+    claims=(
+        Claim("gradual", All(Below("theory_l2", "theory_l10"), Below("theory_l10", "theory_l20"),
+                             Below("theory_l20", "theory_l100"), Below("theory_l10", 0.9), Above("theory_l100", 0.99))),
+        Claim("wide-follows-theory", Below("max_gap_to_theory_w1024", "max_gap_to_theory_w64")),
+    ),
     compute=compute,
     chart=chart,
     alt_text=(

@@ -13,6 +13,8 @@ class FiguresConfig(Config):
     bibliography = c.Type(str, default="docs/references.bib")
     # The page listing every cited work; pages without their own list link there.
     references_page = c.Type(str, default="references.md")
+    # The page listing every claimed sentence with its check ({{ claims: ledger }}).
+    claims_page = c.Type(str, default="claims.md")
     # Companion notebooks: jupytext sources in this folder of docs/, executed at build time.
     notebooks_dir = c.Type(str, default="notebooks")
     notebook_cache_dir = c.Type(str, default=".cache/notebooks")

@@ -31,13 +31,14 @@ from figures_src.figure import FigureError, FigureFiles
 from figures_src.mkdocs_plugin import notebooks, print_page
 from figures_src.mkdocs_plugin.citations import Bibliography, CitationError, CitationIndex
 from figures_src.mkdocs_plugin.config import FiguresConfig
+from figures_src.mkdocs_plugin.ledger import Ledger, LedgerError, plain
 from figures_src.mkdocs_plugin.notebooks import NotebookError
 
 log = get_plugin_logger(__name__)
 
 ASSETS = Path(__file__).parent / "assets"
 STATIC_SCRIPTS = ["figures/vendor/vega.js", "figures/theme.js", "figures/figures.js"]
-BUILD_ERRORS = (FigureError, markers.MarkerError, CitationError, NotebookError)
+BUILD_ERRORS = (FigureError, markers.MarkerError, CitationError, NotebookError, LedgerError)
 
 
 class FiguresPlugin(BasePlugin[FiguresConfig]):
@@ -76,6 +77,9 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
                 files.append(File.generated(config, f"figures/{name}", content=content))
         for path, content in self.shared.items():
             files.append(File.generated(config, path, content=content))
+        # The claim ledger is known once every page is read (on_nav); its file exists now so pages can link it.
+        self.claims_file = File.generated(config, "claims.json", content="")
+        files.append(self.claims_file)
         for asset in ("figures.js", "figures.css"):
             files.append(File.generated(config, f"figures/{asset}", abs_src_path=str(ASSETS / asset)))
         return files
@@ -85,6 +89,8 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         self.homes: dict[str, tuple[Page, str]] = {}
         self.files = files
         self.citations = CitationIndex(self.bibliography, self.config.references_page)
+        self.ledger = Ledger(self.figures, self.numbers, self.config.claims_page)
+        self.nav_pages = nav.pages
         for page in nav.pages:
             if not page.file.src_uri.endswith(".md"):
                 continue
@@ -92,6 +98,7 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
             with build_errors():
                 found = markers.parse(source, page.file.src_uri)
                 self.citations.collect(page, found)
+                self.ledger.collect(page, source, found)
             chapter = get_data(source)[1].get(self.config.chapter_key)
             for index, fid in enumerate((m.argument for m in found if m.kind == "figure"), start=1):
                 self.check_id(fid, page)
@@ -100,7 +107,26 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         unused = self.citations.unused()
         if unused:  # a warning fails `mkdocs build --strict`: the file lists only what the site cites
             log.warning(f"{self.config.bibliography}: entries cited nowhere: {', '.join(unused)}")
+        with build_errors():
+            unmade = self.ledger.finish(self.claim_text)
+        if unmade:  # a check no sentence makes is a check of nothing
+            log.warning(f"claims declared by figures but made on no page: {', '.join(unmade)}")
         return nav
+
+    def claim_text(self, entry) -> str:
+        """A claimed sentence as a reader sees it, for the ledger: numbers, figure labels and citations filled in."""
+        where = f"{entry.page.file.src_uri}, claim {entry.span.key!r}"
+
+        def fill(marker: markers.Marker) -> str:
+            if marker.kind == "value":
+                return markers.living_number(marker, self.numbers, where)[1]
+            if marker.kind == "ref":
+                return self.label(marker.argument)
+            bib = self.bibliography
+            labels = [f"{bib.authors(k)}, {bib.year(k)}" for k in marker.keys]
+            return f"{bib.authors(marker.keys[0])} ({bib.year(marker.keys[0])})" if marker.kind == "citet" \
+                else "(" + "; ".join(labels) + ")"
+        return plain(markers.expand(entry.span.text, where, fill, kinds=("value", "ref", "cite", "citet")))
 
     def check_id(self, fid: str, page: Page) -> None:
         if fid not in self.figures:
@@ -117,6 +143,12 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
                         f'{self.label(marker.argument)}</a>')
             if marker.kind == "value":
                 return self.living_number(marker, page)
+            if marker.kind == "claim":
+                return self.ledger.open_span(marker, page)
+            if marker.kind == "end":
+                return self.ledger.close_span(page)
+            if marker.kind == "claims":
+                return "\n" + self.ledger.ledger_html(page, self.nav_pages, self.figure_url) + "\n"
             return self.citations.render(marker, page)
 
         with build_errors():
@@ -186,6 +218,8 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
             })
         files.append(File.generated(config, "figures/manifest.json",
                                     content=json.dumps(manifest, indent=1, allow_nan=False) + "\n"))
+        self.claims_file.content_string = json.dumps(self.ledger.as_json(self.homes), indent=1,
+                                                     ensure_ascii=False, allow_nan=False) + "\n"
         return env
 
     @event_priority(-100)  # after mkdocs-print-site-plugin has written the print page
