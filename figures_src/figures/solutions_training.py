@@ -75,7 +75,7 @@ def _measure_and_train(architecture: str, init: str, depth: int, seed: int, setu
     gq = model_gradient_quotient(net, x, y)
     operator = HessianOperator(net, x, y)
     top = lanczos(operator, operator.dim, max_steps=setup["lanczos_steps"], tol=1e-3,
-                  generator=seeded(60_000 + seed)).top
+                  generator=seeded(60_000 + seed), which="top").top
     losses = train(net, x, y, setup["lr"], setup["steps"])
     return {"correlation": correlation, "profile": profile, "useful_share": useful, "output_std": output_std, "gradient_quotient": gq, "lambda_max": top,
             "initial_loss": losses[0].item(), "losses": losses,
