@@ -227,13 +227,6 @@ def lanczos(matvec: MatVec, dim: int, max_steps: int = 60, tol: float = 1e-3,
                 x[1:] += b[:-1] * omega[:k - 1]
                 new[:k] = (x + torch.where(x >= 0, floor, -floor)) / beta
             new[k], new[k + 1] = floor / beta, 1.0  # q_{k+1}·q_k: local orthogonality holds to rounding
-            # Reorthogonalise when semi-orthogonality is lost, and the next vector too: its ω recurrence starts
-            # from ω_k, which is still large.
-            if force or (k and new[:k].abs().max().item() > eps**0.5):
-                beta = _orthogonalise(w, beta, basis[:k + 1])
-                new[:k + 1] = noise
-                force = not force
-                reorthogonalisations += 1
         t = torch.diag(torch.tensor(alphas, dtype=torch.float64))
         if betas:
             off = torch.tensor(betas, dtype=torch.float64)
@@ -251,6 +244,14 @@ def lanczos(matvec: MatVec, dim: int, max_steps: int = 60, tol: float = 1e-3,
                 (which == "top" or _ritz_pair_converged(residuals[0].item(), bottom_gap, scale, tol))
         if converged or k + 1 == steps:
             break
+        # Reorthogonalise when semi-orthogonality is lost, and the next vector too: its ω recurrence starts from
+        # ω_k, which is still large. Only now, once the run goes on: w before it is the residual of the Ritz
+        # pairs (HQ = QT + w·e_kᵀ), the vector the test above has to measure.
+        if force or (k and new[:k].abs().max().item() > eps**0.5):
+            beta = _orthogonalise(w, beta, basis[:k + 1])
+            new[:k + 1] = noise
+            force = not force
+            reorthogonalisations += 1
         betas.append(beta)
         w.div_(beta)
         omega_prev, omega = omega, new
