@@ -73,7 +73,7 @@ def measure_and_train(run: dict) -> dict:
     gq = model_gradient_quotient(net, x, y)
     operator = HessianOperator(net, x, y)
     top = lanczos(operator, operator.dim, max_steps=setup["lanczos_steps"], tol=1e-3,
-                  generator=seeded(60_000 + seed)).top
+                  generator=seeded(60_000 + seed), which="top").top
     losses = train(net, x, y, setup["lr"], setup["steps"])
     return {"correlation": profile[-1].item(), "profile": profile.tolist(), "useful_share": useful,
             "output_std": output_std, "gradient_quotient": gq, "lambda_max": top,

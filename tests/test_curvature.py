@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from figures_src.curvature import (HessianOperator, dense_hessian, flatten, hutchinson_trace, hvp, lanczos,
-                                   mse, power_iteration)
+                                   mse, power_iteration, vector_format)
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, seeded
 
 REL = 1e-4  # the engine's accuracy target on eigenvalues
@@ -114,21 +114,155 @@ def test_a_deeper_network_lanczos_against_a_tight_run():
     default = lanczos(op, op.dim, generator=seeded(6))
     assert abs(default.top - tight.top) <= REL * abs(tight.top)
     assert abs(default.bottom - tight.bottom) <= REL * abs(tight.top)
+    top = lanczos(op, op.dim, which="top", generator=seeded(6))
+    assert abs(top.top - tight.top) <= REL * abs(tight.top)
+    assert top.matvecs < default.matvecs
+
+
+@pytest.mark.parametrize("seed,scale", [(0, 1.0), (1, 1.0), (3, 1.0), (0, 10.0), (2, 10.0), (3, 30.0)])
+def test_lanczos_top_only_stops_as_soon_as_the_top_has_converged(seed, scale):
+    """which="top" with the default tolerance: the top eigenvalue to 1e-4, found by the first product at which
+    its residual test passes; the residual it reports is the true one."""
+    _, op, loss, theta = small_problem(seed, scale)
+    top = torch.linalg.eigvalsh(dense_hessian(loss, theta))[-1].item()
+    result = lanczos(op, op.dim, which="top", generator=seeded(3))
+    assert result.converged and result.bottom is None and result.bottom_vector is None
+    assert abs(result.top - top) <= REL * abs(top)
+    residual = (op(result.top_vector) - result.top * result.top_vector).norm().item()
+    assert residual == pytest.approx(result.top_residual, rel=1e-3)
+    assert not lanczos(op, op.dim, which="top", generator=seeded(3), max_steps=result.matvecs - 1).converged
+    assert result.matvecs <= lanczos(op, op.dim, generator=seeded(3)).matvecs  # the bottom end takes longer
+
+
+def test_lanczos_reports_a_run_stopped_by_max_steps():
+    _, op, _, _ = small_problem(0)
+    for which in ("top", "both"):
+        result = lanczos(op, op.dim, which=which, tol=0.0, max_steps=5, generator=seeded(3))
+        assert result.matvecs == 5 and not result.converged
+    with pytest.raises(ValueError):
+        lanczos(op, op.dim, which="bottom")
+
+
+def plain_lanczos_vectors(matvec, q: torch.Tensor, steps: int) -> torch.Tensor:
+    """The three-term recurrence alone, never reorthogonalised: what the safeguard protects against."""
+    vectors, previous, beta = [q], torch.zeros_like(q), 0.0
+    for _ in range(steps - 1):
+        w = matvec(vectors[-1]) - beta * previous
+        w = w - torch.dot(w, vectors[-1]) * vectors[-1]
+        beta, previous = w.norm().item(), vectors[-1]
+        vectors.append(w / beta)
+    return torch.stack(vectors)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_partial_reorthogonalisation_keeps_the_lanczos_vectors_semi_orthogonal(dtype):
+    """A diagonal operator with two isolated top eigenvalues, which converge within a few steps: from then on
+    the plain recurrence loses orthogonality entirely. Lanczos, which reorthogonalises only when its running
+    estimate of the loss exceeds √ε, keeps every |q_j·q_k| below √ε with part of the reorthogonalisations, and
+    finds each top eigenvalue once (no spurious copies)."""
+    dim, steps = 300, 80
+    spectrum = torch.cat([torch.tensor([100.0, 60.0]), torch.linspace(0.0, 10.0, dim - 2)]).to(dtype)
+    vectors = []  # what Lanczos feeds the operator: its basis
+
+    def recording(v):
+        vectors.append(v.clone())
+        return spectrum * v
+    result = lanczos(recording, dim, max_steps=steps, tol=0.0, generator=seeded(0), dtype=dtype)
+    q = torch.stack(vectors).double()
+    identity = torch.eye(steps, dtype=torch.float64)
+    assert (q @ q.T - identity).abs().max() <= torch.finfo(dtype).eps ** 0.5
+    assert 0 < result.reorthogonalisations < steps - 1
+    for eigenvalue in (100.0, 60.0):
+        assert ((result.ritz_values - eigenvalue).abs() <= 1.0).sum() == 1
+    plain = plain_lanczos_vectors(lambda v: spectrum * v, vectors[0], steps).double()
+    assert (plain @ plain.T - identity).abs().max() > 0.1
+
+
+def float32_problem(seed: int):
+    """A float32 network (the default dtype of `MLP`) and the float64 eigenvalues of its Hessian at the same
+    weights."""
+    net = MLP(MLPConfig(d_in=5, width=8, depth=3), seeded(seed))
+    x, y = gaussian_inputs(10, 5, seeded(1)), torch.randn(10, 1, generator=seeded(7))
+    loss = functional_mlp_loss(net, x.double(), y.double())
+    return HessianOperator(net, x, y), torch.linalg.eigvalsh(dense_hessian(loss, flatten(net.parameters()).double()))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_float32_model_works_with_default_arguments(seed):
+    """The vectors follow the operator's dtype without being told, and the eigenvalues are right to float32
+    precision."""
+    op, eigenvalues = float32_problem(seed)
+    assert (op.dtype, op.device) == (torch.float32, torch.device("cpu"))
+    scale = eigenvalues.abs().max().item()
+    both, top = lanczos(op, op.dim), lanczos(op, op.dim, which="top")
+    assert both.top_vector.dtype == both.bottom_vector.dtype == top.top_vector.dtype == torch.float32
+    assert abs(both.top - eigenvalues[-1]) <= 1e-5 * scale
+    assert abs(both.bottom - eigenvalues[0]) <= 1e-5 * scale
+    assert abs(top.top - eigenvalues[-1]) <= 1e-5 * scale
+    power = power_iteration(op, op.dim, max_steps=500)
+    assert power.converged and power.vector.dtype == torch.float32
+    assert abs(power.eigenvalue - eigenvalues[eigenvalues.abs().argmax()]) <= 1e-3 * scale
+    trace = hutchinson_trace(op, op.dim)
+    assert trace.samples.shape == (20,) and trace.ci_low <= trace.estimate <= trace.ci_high
+
+
+def test_vectors_follow_the_operator_and_random_draws_do_not_depend_on_the_precision():
+    assert vector_format(lambda v: v) == (torch.float64, torch.device("cpu"))
+    op, _ = float32_problem(0)
+    assert vector_format(op) == (torch.float32, torch.device("cpu"))
+    assert vector_format(op, dtype=torch.float64) == (torch.float64, torch.device("cpu"))
+    starts = {}
+    for dtype in (torch.float32, torch.float64):
+        def recording(v, dtype=dtype):
+            starts.setdefault(dtype, v.clone())
+            return 2 * v
+        lanczos(recording, 50, max_steps=3, tol=0.0, generator=seeded(4), dtype=dtype)
+    assert starts[torch.float32].dtype == torch.float32
+    torch.testing.assert_close(starts[torch.float32], starts[torch.float64].float())
+
+
+def close_top_pair(dim: int = 60, ratio: float = 0.97) -> torch.Tensor:
+    """The diagonal of an operator with top eigenvalues 1 and `ratio`, the rest in [−0.3, 0.5]."""
+    return torch.cat([torch.tensor([1.0, ratio]), torch.linspace(-0.3, 0.5, dim - 2)]).double()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_power_iteration_stops_when_its_error_is_below_tol(seed):
+    """λ₂/λ₁ = 0.97: PyHessian's rule (stop when the change is below tol) would have stopped with 16 times its
+    tolerance; the extrapolated rule stops within it."""
+    spectrum = close_top_pair()
+    run = power_iteration(lambda v: spectrum * v, len(spectrum), tol=1e-4, max_steps=1000, generator=seeded(seed))
+    assert run.converged and 0 <= 1 - run.eigenvalue <= 1e-4
+    history = run.history
+    pyhessian = next(k for k in range(1, len(history)) if abs(history[k] - history[k - 1]) <= 1e-4 * history[k])
+    assert 1 - history[pyhessian] > 1e-3
+
+
+def test_power_iteration_reports_a_capped_run_and_obeys_stop():
+    spectrum = close_top_pair()
+    matvec = lambda v: spectrum * v  # noqa: E731
+    capped = power_iteration(matvec, len(spectrum), tol=1e-4, max_steps=10, generator=seeded(1))
+    assert capped.matvecs == 10 and not capped.converged
+    never = power_iteration(matvec, len(spectrum), tol=0.0, max_steps=300, generator=seeded(1))
+    assert never.matvecs == 300 and not never.converged
+    stopped = power_iteration(matvec, len(spectrum), tol=0.0, max_steps=300, generator=seeded(1),
+                              stop=lambda estimate: estimate >= 0.999)
+    assert stopped.converged and stopped.eigenvalue >= 0.999 > stopped.history[-2]
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_hutchinson_trace_is_unbiased_within_its_error(seed):
     _, op, loss, theta = small_problem(seed)
     trace = torch.linalg.eigvalsh(dense_hessian(loss, theta)).sum().item()
-    estimate, stderr = hutchinson_trace(op, op.dim, samples=400, generator=seeded(10 + seed))
-    assert abs(estimate - trace) <= 4 * stderr  # 4 standard errors
-    assert stderr <= 0.1 * abs(trace)  # and the estimate is informative
+    result = hutchinson_trace(op, op.dim, samples=400, generator=seeded(10 + seed))
+    assert abs(result.estimate - trace) <= 4 * result.stderr  # 4 standard errors
+    assert result.stderr <= 0.1 * abs(trace)  # and the estimate is informative
 
 
 @pytest.mark.parametrize("depth", [16, 64])
 def test_the_curvature_figure_tolerance_is_accurate_on_its_networks(depth):
-    """curvature-by-depth stops Lanczos at a residual of lanczos_tol·max|θ|; on its width-64 networks the top
-    eigenvalue then agrees with a run to 1e-10 within 1e-4 (relative)."""
+    """curvature-by-depth stops Lanczos at a residual of at most lanczos_tol·max|θ| (less where a gap is small);
+    on its width-64 networks the top eigenvalue then agrees with a run to 1e-10 within 1e-4 (relative)."""
     from figures_src.figures.curvature_by_depth import PARAMS
     from figures_src.training import teacher_task
     x, y = teacher_task(PARAMS["d_in"], PARAMS["n_inputs"], PARAMS["task_seed"], dtype=torch.float64)
@@ -137,3 +271,38 @@ def test_the_curvature_figure_tolerance_is_accurate_on_its_networks(depth):
     figure = lanczos(op, op.dim, tol=PARAMS["lanczos_tol"], generator=seeded(0))
     tight = lanczos(op, op.dim, tol=1e-10, max_steps=200, generator=seeded(1))
     assert abs(figure.top - tight.top) <= REL * abs(tight.top)
+
+
+def test_hutchinson_interval_covers_the_trace_of_a_skewed_problem():
+    """H = 20·uuᵀ/n plus a small diagonal: vᵀHv is dominated by (u·v)², skewed to the right. Over 200 estimates
+    of 30 samples each, the 95 % bootstrap-t interval covers the trace at least 90 % of the time, more often
+    than mean ± 1.96 standard errors, and it reaches further above the estimate than below."""
+    dim = 50
+    u = torch.randn(dim, generator=seeded(1), dtype=torch.float64)
+    h = 20 * torch.outer(u, u) / dim + torch.diag(torch.rand(dim, generator=seeded(2), dtype=torch.float64))
+    trace = torch.trace(h).item()
+    covered = covered_normal = longer_above = 0
+    for s in range(200):
+        result = hutchinson_trace(lambda v: h @ v, dim, samples=30, generator=seeded(1000 + s))
+        assert result.samples.shape == (30,)
+        assert result.estimate == pytest.approx(result.samples.mean().item())
+        assert result.stderr == pytest.approx(result.samples.std().item() / 30**0.5)
+        covered += result.ci_low <= trace <= result.ci_high
+        covered_normal += abs(result.estimate - trace) <= 1.96 * result.stderr
+        longer_above += result.ci_high - result.estimate > result.estimate - result.ci_low
+    assert covered >= 180 and covered > covered_normal
+    assert longer_above >= 180
+
+
+def test_hutchinson_trace_is_reproducible_and_exact_on_a_diagonal():
+    """The same generator seed gives the same samples and, the bootstrap being seeded, the same interval. On a
+    diagonal operator vᵀDv = tr D for every sign vector v: the estimate is exact and the interval a point."""
+    h = torch.linspace(-1.0, 3.0, 40, dtype=torch.float64)
+    diagonal = hutchinson_trace(lambda v: h * v, 40, samples=10, generator=seeded(5))
+    assert diagonal.estimate == pytest.approx(h.sum().item())
+    assert diagonal.ci_low == diagonal.estimate == diagonal.ci_high
+    dense = torch.diag(h) + 0.1 * torch.ones(40, 40, dtype=torch.float64)
+    first, second = (hutchinson_trace(lambda v: dense @ v, 40, samples=10, generator=seeded(5)) for _ in range(2))
+    assert torch.equal(first.samples, second.samples)
+    assert (first.ci_low, first.ci_high) == (second.ci_low, second.ci_high)
+    assert first.ci_low < first.estimate < first.ci_high

@@ -31,7 +31,7 @@ def top_eigenvalue(net: MLP, x: torch.Tensor, y: torch.Tensor, seed: int) -> flo
         for target, source in zip(net64.weights, net.weights):
             target.copy_(source.double())
     op = HessianOperator(net64, x.double(), y.double())
-    return lanczos(op, op.dim, tol=1e-4, generator=seeded(seed)).top
+    return lanczos(op, op.dim, tol=1e-4, generator=seeded(seed), which="top").top
 
 
 def rank_key(steps: torch.Tensor, final: torch.Tensor) -> tuple[float, float]:
