@@ -156,3 +156,39 @@ def useful_gradient_share(kernel: torch.Tensor) -> torch.Tensor:
 def input_gradients(output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """∂f(x_a)/∂x_a for every input (rows), from outputs (N, 1) computed from x with x.requires_grad."""
     return torch.autograd.grad(output.sum(), x, retain_graph=True)[0]
+
+
+# ---- chapters 1 and 2: intervals for many statistics of the same networks at once
+
+def mean_ci_columns(per_network: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(mean, 95% low, 95% high) over networks (first axis) of every column of `per_network` (networks, …),
+    by the percentile bootstrap of `stats.mean_ci`, with its resamples (the same interval it gives for one
+    column), for all columns in one product. A column with a non-finite value gets a NaN interval."""
+    from figures_src import stats
+
+    x = per_network.detach().double().cpu()
+    n = x.shape[0]
+    if n < 2:
+        raise ValueError(f"an interval needs at least 2 networks, got {n}")
+    flat = x.reshape(n, -1)
+    index = torch.randint(0, n, (stats.RESAMPLES, n), generator=torch.Generator().manual_seed(stats.SEED))
+    counts = torch.zeros(stats.RESAMPLES, n, dtype=torch.float64).scatter_add_(1, index, torch.ones_like(index, dtype=torch.float64))
+    finite = torch.isfinite(flat).all(dim=0)
+    means = counts @ torch.where(finite, flat, 0.0) / n  # (resamples, columns)
+    tail = (1 - stats.LEVEL) / 2
+    low, high = torch.quantile(means, torch.tensor([tail, 1 - tail], dtype=torch.float64), dim=0)
+    nan = torch.tensor(float("nan"), dtype=torch.float64)
+    low, high = torch.where(finite, low, nan), torch.where(finite, high, nan)
+    shape = x.shape[1:]
+    return flat.mean(dim=0).reshape(shape), low.reshape(shape), high.reshape(shape)
+
+
+def quantile_ci(samples: torch.Tensor, q: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(q-quantile, 95% low, 95% high) over the last axis: the distribution-free interval between the order
+    statistics whose ranks are n·q ∓ 1.96·√(n·q(1 − q)) (the binomial count of samples below the quantile)."""
+    n = samples.shape[-1]
+    ordered = samples.sort(dim=-1).values
+    half = 1.959964 * (n * q * (1 - q)) ** 0.5
+    low = min(max(int(n * q - half) - 1, 0), n - 1)  # ranks from 1 to indices from 0
+    high = min(max(int(n * q + half + 0.999999), 0), n - 1)
+    return samples.quantile(q, dim=-1), ordered[..., low], ordered[..., high]
