@@ -37,6 +37,8 @@ def compute(p: dict) -> Result:
         values[f"asymptote_l{l}"] = asymptote[l - 1]
         values[f"asymptote_error_l{l}"] = asymptote[l - 1] / theory_gap[l] - 1
         values[f"theory_pooled_l{l}"] = theory_pooled[l]
+    # Local log-log slope of the recursion's gap between layers 50 and 100 (−2 for an exact 1/l² law).
+    values["theory_gap_slope_l50_l100"] = torch.log(theory_gap[100] / theory_gap[50]) / torch.log(torch.tensor(2.0))
     values["bare_leading_term_ratio_l10"] = 9 * torch.pi**2 / (2 * 10**2) / theory_gap[10]
     summary = [dict(row, value_ci_low=None, value_ci_high=None, networks=None) for row in rows]
     runs = {}
@@ -138,6 +140,7 @@ FIGURE = Figure(
     params=PARAMS,
     claims=(
         Claim("gradual-loss", All(Between("theory_gap_l10", 0.05, 0.2), Below("theory_gap_l100", 0.01))),
+        Claim("polynomial-slope", Between("theory_gap_slope_l50_l100", -2.1, -1.6)),
         Claim("bare-leading-term", Above("bare_leading_term_ratio_l10", 3)),
         Claim("asymptote-error", All(Above("asymptote_error_l10", "asymptote_error_l20"),
                                      Above("asymptote_error_l20", "asymptote_error_l50"),
