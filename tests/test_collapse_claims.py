@@ -13,10 +13,24 @@ from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
-def values() -> dict[str, float]:
+def computed() -> dict[str, pipeline.Computed]:
     figures = {fid: f for fid, f in pipeline.discover().items()
                if fid in ("collapse-function", "collapse-similarity", "correlation-by-depth")}
-    return pipeline.living_numbers(pipeline.compute_all(figures, ROOT / ".cache" / "figures"))
+    return pipeline.compute_all(figures, ROOT / ".cache" / "figures")
+
+
+@pytest.fixture(scope="module")
+def values(computed) -> dict[str, float]:
+    return pipeline.living_numbers(computed)
+
+
+def test_data_contract_per_network_rows_and_chart_rows_with_intervals(computed):
+    result = computed["correlation-by-depth"].result
+    simulated = [row for row in result.rows if row["source"] == "simulation"]
+    assert len({row["seed"] for row in simulated}) >= 16  # the CSV keeps every network
+    measured = [row for row in result.summary if row["source"] == "simulation"]
+    assert all(row["networks"] >= 16 for row in measured)
+    assert all(row["correlation_ci_low"] <= row["correlation"] <= row["correlation_ci_high"] for row in measured)
 
 
 @pytest.mark.parametrize("width", [64, 256, 1024])

@@ -252,3 +252,19 @@ def test_init_gain_data_matches_the_recursions(computed, values):
     assert values["init-gain.first_above_99pct_b50"] < values["init-gain.first_above_99pct_b10"] \
         < values["init-gain.first_above_99pct_b00"]
     assert values["init-gain.q_l100_w16"] < 1e-6 and values["init-gain.q_l100_w24"] > 1e6
+
+
+def test_data_contract_per_network_rows_and_aggregated_rows_with_intervals(computed):
+    """Per-network CSV rows carry a seed; the aggregated rows the charts embed carry `networks` (≥ 16) and an
+    interval around every mean; the finite-width rows are aggregated, with intervals, over its networks."""
+    for fid in ("variance-decomposition", "meaningful-variance"):
+        result = computed[fid].result
+        assert all("seed" in row for row in result.rows if row.get("source", "simulation") == "simulation")
+        measured = [row for row in result.summary if row.get("networks") is not None]
+        assert measured and all(row["networks"] >= 16 for row in measured)
+        for row in measured:
+            for column in ("share", "value"):
+                if column in row:
+                    assert row[f"{column}_ci_low"] <= row[column] <= row[f"{column}_ci_high"], (fid, row)
+    rows = [row for row in computed["finite-width"].result.rows if row["statistic"] != "theory"]
+    assert all(row["networks"] >= 16 and row["value_ci_low"] <= row["value"] <= row["value_ci_high"] for row in rows)
