@@ -192,3 +192,45 @@ def quantile_ci(samples: torch.Tensor, q: float) -> tuple[torch.Tensor, torch.Te
     low = min(max(int(n * q - half) - 1, 0), n - 1)  # ranks from 1 to indices from 0
     high = min(max(int(n * q + half + 0.999999), 0), n - 1)
     return samples.quantile(q, dim=-1), ordered[..., low], ordered[..., high]
+
+
+# ---- chapters 1 and 2: the He networks that three figures measure, run once and shared
+
+from figures_src.model import MLP, MLPConfig, gaussian_inputs, on_sphere, seeded  # noqa: E402
+
+COLLAPSE_RUNS = "collapse-runs"
+COLLAPSE_SERIES = ("mean_cosine", "pooled", "log_norm_var", "mean_sq", "variance")
+
+
+def collapse_run(item: dict) -> dict[str, list[float]]:
+    """One bias-free He network (item: d_in, n_inputs, input_seed, width, depth, seed; weights from
+    seeded(1000·width + seed)) on `n_inputs` Gaussian inputs rescaled to equal norm (`on_sphere`), measured at
+    every layer l = 0 … depth from its Gram matrix Gˡ: the mean pairwise cosine c̄ₗ, the pooled across-input
+    fraction, the variance of the log-norms, and the neurons' mean² and variance over inputs (`gram_split`)."""
+    x = on_sphere(gaussian_inputs(item["n_inputs"], item["d_in"], seeded(item["input_seed"])))
+    with torch.no_grad():
+        features = MLP(MLPConfig(d_in=item["d_in"], width=item["width"], depth=item["depth"]),
+                       seeded(1000 * item["width"] + item["seed"])).features(x)
+    grams = torch.stack([gram(f.double()) for f in features])
+    norms = grams.diagonal(dim1=-2, dim2=-1).sqrt()
+    cosines = grams / (norms[..., :, None] * norms[..., None, :])
+    n = grams.shape[-1]
+    mean_cosine = (cosines.sum(dim=(-1, -2)) - cosines.diagonal(dim1=-2, dim2=-1).sum(dim=-1)) / (n * (n - 1))
+    mean_sq, variance = gram_split(grams)
+    series = (mean_cosine, pooled_variance_fraction(grams), log_norm_variance(grams), mean_sq, variance)
+    return {name: values.tolist() for name, values in zip(COLLAPSE_SERIES, series)}
+
+
+def collapse_runs(p: dict, widths: list[int]) -> dict[int, dict[str, torch.Tensor]]:
+    """`collapse_run` for p["seeds"] networks of each width (p: d_in, n_inputs, input_seed, depth, seeds), shared
+    on disk with every figure that asks for the same networks: {width: {series: (network, layer)}}."""
+    from figures_src.cache import shared_runs
+
+    items = [{"d_in": p["d_in"], "n_inputs": p["n_inputs"], "input_seed": p["input_seed"], "width": width,
+              "depth": p["depth"], "seed": seed} for width in widths for seed in range(p["seeds"])]
+    runs = shared_runs(COLLAPSE_RUNS, items, collapse_run, __name__)
+    out = {}
+    for k, width in enumerate(widths):
+        mine = runs[k * p["seeds"]:(k + 1) * p["seeds"]]
+        out[width] = {name: torch.tensor([run[name] for run in mine], dtype=torch.float64) for name in COLLAPSE_SERIES}
+    return out

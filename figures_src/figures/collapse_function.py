@@ -71,6 +71,7 @@ def compute(p: dict) -> Result:
     stats = torch.stack([per_network(p, *network(p, p["seed"] + k)[1:]) for k in range(p["networks"])])
     values["networks"] = p["networks"]
     values["classes"] = p["classes"]
+    values["half_of_networks"] = p["networks"] / 2
     for k, layer in enumerate(p["stored_layers"]):
         classes = stats[:, k, 0]
         values[f"single_class_networks_l{layer}"] = int((classes == 1).sum())
@@ -119,10 +120,11 @@ FIGURE = Figure(
         Claim("scale-survives", Above("mean_norm_spread_l100", 1.2, interval=True)),
         Claim("direction-nearly-constant", All(Above("mean_min_cosine_l100", 0.95, interval=True),
                                                Below("mean_min_cosine_l100", 0.999, interval=True))),
-        Claim("readout-one-class", All(Above("single_class_networks_l100", 8),
+        Claim("readout-one-class", All(Above("single_class_networks_l100", "half_of_networks"),
                                        Below("single_class_networks_l100", "networks"))),
-        Claim("readout-early", All(Equals("single_class_networks_l1", 0), Below("single_class_networks_l10", 8),
-                                   Above("single_class_networks_l30", 8))),
+        Claim("readout-early", All(Equals("single_class_networks_l1", 0),
+                                   Below("single_class_networks_l10", "half_of_networks"),
+                                   Above("single_class_networks_l30", "half_of_networks"))),
     ),
     compute=compute,
     chart=chart,

@@ -7,8 +7,8 @@ from figures_src import theme
 from figures_src.charts import width_encodings
 from figures_src.claims import Above, All, Below, Between, Claim, Differs, Indistinguishable, Near
 from figures_src.figure import Figure, Result, table
-from figures_src.measures import cosine_matrix, correlation_by_depth, mean_ci_columns, off_diagonal
-from figures_src.model import MLP, MLPConfig, gaussian_inputs, seeded
+from figures_src.measures import collapse_runs, cosine_matrix, mean_ci_columns, off_diagonal
+from figures_src.model import gaussian_inputs, seeded
 from figures_src.stats import difference_ci, mean_ci
 from figures_src.theory import iterate_correlation
 
@@ -27,13 +27,10 @@ def compute(p: dict) -> Result:
                 "correlation_ci_low": None, "correlation_ci_high": None} for l in range(p["depth"] + 1)]
     values = {"c0": theory[0], "depth": p["depth"], "seeds": p["seeds"], "n_inputs": p["n_inputs"],
               "orthogonal_l1": orthogonal[1], "one_over_pi": 1 / torch.pi}
+    shared = collapse_runs(p, p["widths"])  # the same networks as Figures 2.2 and 2.3
     runs = {}
     for width in p["widths"]:
-        with torch.no_grad():
-            runs[width] = torch.stack([
-                correlation_by_depth(MLP(MLPConfig(d_in=p["d_in"], width=width, depth=p["depth"]),
-                                         seeded(1000 * width + seed)).features(x)).double()
-                for seed in range(p["seeds"])])  # (network, layer): c̄ₗ of each network
+        runs[width] = shared[width]["mean_cosine"]  # (network, layer): c̄ₗ of each network
         mean, low, high = mean_ci_columns(runs[width])
         rows += [{"layer": l, "width": width, "seed": seed, "source": "simulation", "correlation": runs[width][seed, l]}
                  for seed in range(p["seeds"]) for l in range(p["depth"] + 1)]

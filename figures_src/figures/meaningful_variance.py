@@ -7,9 +7,9 @@ from figures_src import theme
 from figures_src.charts import width_encodings
 from figures_src.claims import Above, All, Below, Between, Claim, Differs, Indistinguishable
 from figures_src.figure import Figure, Result, table
-from figures_src.measures import (cosine_matrix, gram, log_norm_variance, mean_ci_columns, mean_pairwise_cosine,
-                                  off_diagonal, pooled_variance_fraction)
-from figures_src.model import MLP, MLPConfig, gaussian_inputs, on_sphere, seeded
+from figures_src.measures import (collapse_runs, cosine_matrix, gram, mean_ci_columns, off_diagonal,
+                                  pooled_variance_fraction)
+from figures_src.model import gaussian_inputs, on_sphere, seeded
 from figures_src.stats import difference_ci, mean_ci
 from figures_src.theory import correlation_gap_asymptote, iterate_correlation, kernel_after_layers
 
@@ -41,18 +41,12 @@ def compute(p: dict) -> Result:
     values["theory_gap_slope_l50_l100"] = torch.log(theory_gap[100] / theory_gap[50]) / torch.log(torch.tensor(2.0))
     values["bare_leading_term_ratio_l10"] = 9 * torch.pi**2 / (2 * 10**2) / theory_gap[10]
     summary = [dict(row, value_ci_low=None, value_ci_high=None, networks=None) for row in rows]
+    shared = collapse_runs(p, p["widths"])  # the same networks as Figures 1.3 and 2.2
     runs = {}
     for width in p["widths"]:
-        gaps, pooled, log_norms = [], [], []
-        for seed in range(p["seeds"]):
-            with torch.no_grad():
-                features = MLP(MLPConfig(d_in=p["d_in"], width=width, depth=p["depth"]),
-                               seeded(1000 * width + seed)).features(x)
-            grams = torch.stack([gram(f.double()) for f in features])
-            gaps.append(torch.stack([1 - mean_pairwise_cosine(f.double()) for f in features]))
-            pooled.append(pooled_variance_fraction(grams))
-            log_norms.append(log_norm_variance(grams))
-        gap, pool, log_norm = runs[width] = tuple(torch.stack(v) for v in (gaps, pooled, log_norms))  # (network, layer)
+        measured = shared[width]
+        gap, pool, log_norm = runs[width] = (1 - measured["mean_cosine"], measured["pooled"],
+                                             measured["log_norm_var"])  # (network, layer)
         for series, v in ((GAP, gap), (POOLED, pool), (LOG_NORM, log_norm)):
             mean, low, high = mean_ci_columns(v)
             rows += [{"layer": l, "width": width, "source": "simulation", "series": series, "seed": seed, "value": v[seed, l]}

@@ -8,8 +8,8 @@ import torch
 from figures_src import theme
 from figures_src.claims import Above, All, Below, Claim, Differs, Indistinguishable
 from figures_src.figure import Figure, Result, table
-from figures_src.measures import gram, gram_split, mean_ci_columns, second_moment_split
-from figures_src.model import MLP, MLPConfig, gaussian_inputs, on_sphere, seeded
+from figures_src.measures import collapse_runs, gram, gram_split, mean_ci_columns
+from figures_src.model import gaussian_inputs, on_sphere, seeded
 from figures_src.stats import difference_ci, mean_ci
 from figures_src.theory import kernel_after_layers
 
@@ -25,15 +25,10 @@ def compute(p: dict) -> Result:
     # Infinite width: the Gram matrix of φˡ from the arc-cosine map, split exactly as the measured neurons are.
     predicted_mean, predicted_var = gram_split(kernel_after_layers(gram(x.double()), p["depth"]))
     predicted = torch.stack([predicted_mean, predicted_var], dim=1)
-    splits = []
-    for seed in range(p["seeds"]):
-        with torch.no_grad():
-            features = MLP(MLPConfig(d_in=p["d_in"], width=p["width"], depth=p["depth"]),
-                           seeded(1000 * p["width"] + seed)).features(x)
-        # Per neuron M = m² + V over the inputs, then averaged over the neurons of the layer.
-        splits.append(torch.stack([torch.stack([part.mean() for part in second_moment_split(f.double())])
-                                   for f in features]))
-    splits = torch.stack(splits)  # (network, layer, [mean², variance])
+    # Per neuron M = m² + V over the inputs, averaged over the neurons of the layer (from the Gram matrix,
+    # `gram_split`), for the same networks as Figures 1.3 and 2.3.
+    measured = collapse_runs(p, [p["width"]])[p["width"]]
+    splits = torch.stack([measured["mean_sq"], measured["variance"]], dim=2)  # (network, layer, [mean², variance])
     totals = splits.sum(dim=2)
     per_network = splits / totals[..., None]  # each network's split as shares of its own second moment
     predicted_shares = predicted / predicted.sum(dim=1, keepdim=True)
