@@ -156,3 +156,81 @@ def useful_gradient_share(kernel: torch.Tensor) -> torch.Tensor:
 def input_gradients(output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """∂f(x_a)/∂x_a for every input (rows), from outputs (N, 1) computed from x with x.requires_grad."""
     return torch.autograd.grad(output.sum(), x, retain_graph=True)[0]
+
+
+# ---- chapters 1 and 2: intervals for many statistics of the same networks at once
+
+def mean_ci_columns(per_network: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(mean, 95% low, 95% high) over networks (first axis) of every column of `per_network` (networks, …),
+    by the percentile bootstrap of `stats.mean_ci`, with its resamples (the same interval it gives for one
+    column), for all columns in one product. A column with a non-finite value gets a NaN interval."""
+    from figures_src import stats
+
+    x = per_network.detach().double().cpu()
+    n = x.shape[0]
+    if n < 2:
+        raise ValueError(f"an interval needs at least 2 networks, got {n}")
+    flat = x.reshape(n, -1)
+    index = torch.randint(0, n, (stats.RESAMPLES, n), generator=torch.Generator().manual_seed(stats.SEED))
+    counts = torch.zeros(stats.RESAMPLES, n, dtype=torch.float64).scatter_add_(1, index, torch.ones_like(index, dtype=torch.float64))
+    finite = torch.isfinite(flat).all(dim=0)
+    means = counts @ torch.where(finite, flat, 0.0) / n  # (resamples, columns)
+    tail = (1 - stats.LEVEL) / 2
+    low, high = torch.quantile(means, torch.tensor([tail, 1 - tail], dtype=torch.float64), dim=0)
+    nan = torch.tensor(float("nan"), dtype=torch.float64)
+    low, high = torch.where(finite, low, nan), torch.where(finite, high, nan)
+    shape = x.shape[1:]
+    return flat.mean(dim=0).reshape(shape), low.reshape(shape), high.reshape(shape)
+
+
+def quantile_ci(samples: torch.Tensor, q: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(q-quantile, 95% low, 95% high) over the last axis: the distribution-free interval between the order
+    statistics whose ranks are n·q ∓ 1.96·√(n·q(1 − q)) (the binomial count of samples below the quantile)."""
+    n = samples.shape[-1]
+    ordered = samples.sort(dim=-1).values
+    half = 1.959964 * (n * q * (1 - q)) ** 0.5
+    low = min(max(int(n * q - half) - 1, 0), n - 1)  # ranks from 1 to indices from 0
+    high = min(max(int(n * q + half + 0.999999), 0), n - 1)
+    return samples.quantile(q, dim=-1), ordered[..., low], ordered[..., high]
+
+
+# ---- chapters 1 and 2: the He networks that three figures measure, run once and shared
+
+from figures_src.model import MLP, MLPConfig, gaussian_inputs, on_sphere, seeded  # noqa: E402
+
+COLLAPSE_RUNS = "collapse-runs"
+COLLAPSE_SERIES = ("mean_cosine", "pooled", "log_norm_var", "mean_sq", "variance")
+
+
+def collapse_run(item: dict) -> dict[str, list[float]]:
+    """One bias-free He network (item: d_in, n_inputs, input_seed, width, depth, seed; weights from
+    seeded(1000·width + seed)) on `n_inputs` Gaussian inputs rescaled to equal norm (`on_sphere`), measured at
+    every layer l = 0 … depth from its Gram matrix Gˡ: the mean pairwise cosine c̄ₗ, the pooled across-input
+    fraction, the variance of the log-norms, and the neurons' mean² and variance over inputs (`gram_split`)."""
+    x = on_sphere(gaussian_inputs(item["n_inputs"], item["d_in"], seeded(item["input_seed"])))
+    with torch.no_grad():
+        features = MLP(MLPConfig(d_in=item["d_in"], width=item["width"], depth=item["depth"]),
+                       seeded(1000 * item["width"] + item["seed"])).features(x)
+    grams = torch.stack([gram(f.double()) for f in features])
+    norms = grams.diagonal(dim1=-2, dim2=-1).sqrt()
+    cosines = grams / (norms[..., :, None] * norms[..., None, :])
+    n = grams.shape[-1]
+    mean_cosine = (cosines.sum(dim=(-1, -2)) - cosines.diagonal(dim1=-2, dim2=-1).sum(dim=-1)) / (n * (n - 1))
+    mean_sq, variance = gram_split(grams)
+    series = (mean_cosine, pooled_variance_fraction(grams), log_norm_variance(grams), mean_sq, variance)
+    return {name: values.tolist() for name, values in zip(COLLAPSE_SERIES, series)}
+
+
+def collapse_runs(p: dict, widths: list[int]) -> dict[int, dict[str, torch.Tensor]]:
+    """`collapse_run` for p["seeds"] networks of each width (p: d_in, n_inputs, input_seed, depth, seeds), shared
+    on disk with every figure that asks for the same networks: {width: {series: (network, layer)}}."""
+    from figures_src.cache import shared_runs
+
+    items = [{"d_in": p["d_in"], "n_inputs": p["n_inputs"], "input_seed": p["input_seed"], "width": width,
+              "depth": p["depth"], "seed": seed} for width in widths for seed in range(p["seeds"])]
+    runs = shared_runs(COLLAPSE_RUNS, items, collapse_run, __name__)
+    out = {}
+    for k, width in enumerate(widths):
+        mine = runs[k * p["seeds"]:(k + 1) * p["seeds"]]
+        out[width] = {name: torch.tensor([run[name] for run in mine], dtype=torch.float64) for name in COLLAPSE_SERIES}
+    return out

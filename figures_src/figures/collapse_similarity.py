@@ -1,32 +1,48 @@
 """The cosine similarity between every pair of inputs' representations fills with ones."""
 
 import altair as alt
+import torch
 
 from figures_src import theme
 from figures_src.charts import at_slider_layer, layer_slider, layer_title
+from figures_src.claims import Above, Below, Between, Claim
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, off_diagonal
 from figures_src.model import MLP, MLPConfig, great_circle, seeded
+from figures_src.stats import mean_ci
 
 PARAMS = {
-    "d_in": 64, "width": 256, "depth": 100, "n_points": 20, "seed": 1,
+    "d_in": 64, "width": 256, "depth": 100, "n_points": 20, "seed": 1, "networks": 16,
     "stored_layers": [0, 1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100],
 }
 
 
-def compute(p: dict) -> Result:
-    generator = seeded(p["seed"])
+def cosines(p: dict, seed: int) -> list[torch.Tensor]:
+    """Cosine matrices at the stored layers of one random network on its own random circle."""
+    generator = seeded(seed)
     theta, x = great_circle(p["n_points"], p["d_in"], generator)
     net = MLP(MLPConfig(d_in=p["d_in"], width=p["width"], depth=p["depth"]), generator)
-    features = net.features(x)
+    with torch.no_grad():
+        features = net.features(x)
+    return [cosine_matrix(features[layer]).double() for layer in p["stored_layers"]]
+
+
+def compute(p: dict) -> Result:
+    shown = cosines(p, p["seed"])  # the network drawn in the chart
     rows, values = [], {}
-    for layer in p["stored_layers"]:
-        cos = cosine_matrix(features[layer].detach())
+    for layer, cos in zip(p["stored_layers"], shown):
         rows += [{"layer": layer, "input_a": a + 1, "input_b": b + 1, "cosine": cos[a, b]}
                  for a in range(p["n_points"]) for b in range(p["n_points"])]
         values[f"min_cosine_l{layer}"] = off_diagonal(cos).min()
         values[f"mean_cosine_l{layer}"] = off_diagonal(cos).mean()
     values["n_points"] = p["n_points"]
+    # The smallest cosine between two inputs over `networks` networks (the first is the one drawn).
+    smallest = torch.stack([torch.stack([off_diagonal(cos).min() for cos in cosines(p, p["seed"] + k)])
+                            for k in range(p["networks"])])  # (network, stored layer)
+    values["networks"] = p["networks"]
+    for k, layer in enumerate(p["stored_layers"]):
+        values[f"lowest_min_cosine_l{layer}"] = smallest[:, k].min()
+        values |= mean_ci(smallest[:, k]).values(f"mean_min_cosine_l{layer}")
     return Result(rows, values)
 
 
@@ -49,16 +65,21 @@ FIGURE = Figure(
     id="collapse-similarity",
     title="Every pair of inputs ends up pointing the same way",
     caption=(
-        "Cosine similarity between the representations φˡ(x_a) and φˡ(x_b) of {{ value: collapse-similarity.n_points }} "
+        "One random network: cosine similarity between the representations φˡ(x_a) and φˡ(x_b) of {{ value: collapse-similarity.n_points }} "
         "inputs spaced around a circle. At layer 0 it is cos(θ_a − θ_b), from −1 to 1. After one ReLU layer no "
         "cosine is negative; by layer 10 the smallest is {{ value: collapse-similarity.min_cosine_l10 | .2f }}, "
         "by layer 100 {{ value: collapse-similarity.min_cosine_l100 | .3f }}: the matrix fills with ones."
     ),
     params=PARAMS,
+    claims=(
+        Claim("input-range", Below("min_cosine_l0", -0.99)),
+        Claim("no-negative-after-relu", Between("lowest_min_cosine_l1", 0, 1)),
+        Claim("all-aligned", Above("mean_min_cosine_l100", 0.95, interval=True)),
+    ),
     compute=compute,
     chart=chart,
     alt_text=(
-        "Heat map of pairwise cosine similarities between {{ value: collapse-similarity.n_points }} inputs' "
+        "Heat map, for one network, of pairwise cosine similarities between {{ value: collapse-similarity.n_points }} inputs' "
         "representations, with a layer slider. Mean off-diagonal cosine: "
         "{{ value: collapse-similarity.mean_cosine_l0 | .2f }} at layer 0, "
         "{{ value: collapse-similarity.mean_cosine_l10 | .3f }} at layer 10, "

@@ -5,39 +5,63 @@ import torch
 
 from figures_src import theme
 from figures_src.charts import at_slider_layer, layer_slider, shown_layer
+from figures_src.claims import Above, All, Below, Claim, Differs, Indistinguishable
 from figures_src.figure import Figure, Result, table
+from figures_src.measures import mean_ci_columns, quantile_ci
 from figures_src.model import finite_width_grams, seeded
+from figures_src.stats import RESAMPLES, SEED, Estimate, mean_ci
 from figures_src.theory import iterate_correlation
 
 PARAMS = {"widths": [64, 128, 256, 512, 1024], "depth": 100, "networks": 1000, "seed": 7, "default_layer": 50,
           "stored_layers": list(range(1, 11)) + list(range(12, 31, 2)) + list(range(35, 101, 5))}
 
 
-def gap_statistics(gap: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Across networks (last axis): mean, median and the 10th and 90th percentiles of 1 − ĉ."""
-    return {"mean": gap.mean(dim=-1), "median": gap.median(dim=-1).values,
-            "q10": gap.quantile(0.1, dim=-1), "q90": gap.quantile(0.9, dim=-1)}
+def gap_statistics(gap: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Across networks (last axis) of 1 − ĉ, (layer, network): the mean, the median and the 10th and 90th
+    percentiles, each (value, 95% low, 95% high) per layer: a bootstrap interval for the mean, the
+    order-statistic interval for the quantiles."""
+    return {"mean": mean_ci_columns(gap.T), "median": quantile_ci(gap, 0.5),
+            "q10": quantile_ci(gap, 0.1), "q90": quantile_ci(gap, 0.9)}
+
+
+def median_difference_ci(a: torch.Tensor, b: torch.Tensor) -> Estimate:
+    """median(a) − median(b) of two independent groups of networks, with its 95% percentile-bootstrap interval."""
+    generator = torch.Generator().manual_seed(SEED)
+    medians = [x[torch.randint(0, len(x), (RESAMPLES, len(x)), generator=generator)].median(dim=1).values
+               for x in (a.double().cpu(), b.double().cpu())]
+    low, high = torch.quantile(medians[0] - medians[1], torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
+    return Estimate((a.median() - b.median()).item(), low, high, min(len(a), len(b)))
 
 
 def compute(p: dict) -> Result:
     # Two orthogonal inputs of equal norm (c₀ = 0): the infinite-width prediction is 𝓕ˡ(0).
     x = torch.eye(2, dtype=torch.float64) * 2**0.5
     theory = 1 - iterate_correlation(torch.tensor(0.0, dtype=torch.float64), p["depth"])
-    rows = [{"width": None, "layer": l, "statistic": "theory", "value": theory[l]} for l in p["stored_layers"]]
+    rows = [{"width": None, "layer": l, "statistic": "theory", "value": theory[l], "value_ci_low": None,
+             "value_ci_high": None, "networks": None} for l in p["stored_layers"]]
     values = {"networks": p["networks"], "depth": p["depth"]}
     generator = seeded(p["seed"])
+    ratios = {}
     for width in p["widths"]:
         g = finite_width_grams(x, width, p["depth"], p["networks"], generator)
         gap = 1 - g[..., 0, 1] / (g[..., 0, 0] * g[..., 1, 1]).sqrt()  # (layer, network): 1 − ĉ of each network
         stats = gap_statistics(gap)
-        stats["median_over_theory"] = stats["median"] / theory
-        stats["mean_over_theory"] = stats["mean"] / theory
+        stats["median_over_theory"] = tuple(v / theory for v in stats["median"])
+        stats["mean_over_theory"] = tuple(v / theory for v in stats["mean"])
+        ratios[width] = gap / theory[:, None]
         for l in p["stored_layers"]:
-            rows += [{"width": width, "layer": l, "statistic": name, "value": v[l]} for name, v in stats.items()]
+            rows += [{"width": width, "layer": l, "statistic": name, "value": v[l], "value_ci_low": low[l],
+                      "value_ci_high": high[l], "networks": p["networks"]} for name, (v, low, high) in stats.items()]
         for l in (10, 20, 25, 50, 100):
             for name in ("mean", "median", "q10", "q90", "median_over_theory", "mean_over_theory"):
-                values[f"{name}_l{l}_w{width}"] = stats[name][l]
-        values[f"below_theory_share_l100_w{width}"] = (gap[p["depth"]] < theory[p["depth"]]).double().mean()
+                v, low, high = stats[name]
+                values |= Estimate(v[l].item(), low[l].item(), high[l].item(), p["networks"]).values(f"{name}_l{l}_w{width}")
+        values |= mean_ci((gap[p["depth"]] < theory[p["depth"]]).double()).values(f"below_theory_share_l100_w{width}")
+        values |= mean_ci(ratios[width][p["depth"]] - 1).values(f"mean_over_theory_minus_one_l100_w{width}")
+    same_ratio = (ratios[64][25], ratios[128][50], ratios[256][100])  # l/n ≈ 0.39
+    values |= median_difference_ci(same_ratio[0], same_ratio[2]).values("median_ratio_l25_w64_minus_l100_w256")
+    values |= median_difference_ci(same_ratio[1], same_ratio[2]).values("median_ratio_l50_w128_minus_l100_w256")
+    values |= median_difference_ci(ratios[256][100], ratios[64][100]).values("median_ratio_l100_w256_minus_w64")
     for l in (10, 20, 25, 50, 100):
         values[f"theory_l{l}"] = theory[l]
     return Result(rows, values)
@@ -64,24 +88,33 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     lines = central.mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=60, filled=True)).encode(
         x=x, y=alt.Y("value:Q", title="1 − ĉ at depth l (log scale)", scale=y_scale), color=stat_color,
         tooltip=tooltip)
+    intervals = central.mark_rule(strokeWidth=2.5, opacity=0.6).encode(
+        x=x, y=alt.Y("value_ci_low:Q", scale=y_scale), y2="value_ci_high:Q", color=stat_color)
     theory = at_layer.transform_filter("datum.statistic == 'theory'").mark_rule(
         color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=2.5).encode(
         y="value:Q", tooltip=[alt.Tooltip("value:Q", title="infinite width", format=".3~e")])
-    distribution = alt.layer(band, lines, theory).add_params(layer).properties(
+    distribution = alt.layer(band, intervals, lines, theory).add_params(layer).properties(
         height=theme.HEIGHT - 40, width=theme.STATIC_WIDTH - 90,
         title=alt.Title(alt.expr(f"'1 − ĉ over {p['networks']} networks per width, at depth ' + ({shown_layer(p['stored_layers'])})"),
-                        subtitle=["band: 10th to 90th percentile", "grey dashed: infinite width"]))
+                        subtitle=["band: 10th to 90th percentile; bars: 95% intervals", "grey dashed: infinite width"]))
     width_color = alt.Color("width:O", title="width n", scale=alt.Scale(
         domain=widths, range=["#C6DBEF", "#7FB5E0", "#2E86C9", "#0B5FA5", "#08306B"]))
-    ratio = data.transform_filter("datum.statistic == 'median_over_theory'").transform_calculate(
-        depth_over_width="datum.layer / datum.width").mark_line(strokeWidth=2).encode(
-        x=alt.X("depth_over_width:Q", title="depth / width, l/n (log scale)",
-                scale=alt.Scale(type="log", domain=[1 / widths[-1], p["depth"] / widths[0]], nice=False)),
-        y=alt.Y("value:Q", title="median ÷ infinite width", scale=alt.Scale(type="log", domain=[0.05, 1.2])),
-        color=width_color, tooltip=[alt.Tooltip("width:O"), alt.Tooltip("layer:Q"),
-                                    alt.Tooltip("value:Q", title="median ÷ theory", format=".3f")],
+    medians = data.transform_filter("datum.statistic == 'median_over_theory'").transform_calculate(
+        depth_over_width="datum.layer / datum.width")
+    ratio_x = alt.X("depth_over_width:Q", title="depth / width, l/n (log scale)",
+                    scale=alt.Scale(type="log", domain=[1 / widths[-1], p["depth"] / widths[0]], nice=False))
+    ratio_scale = alt.Scale(type="log", domain=[0.05, 1.2], clamp=True)
+    ratio = alt.layer(
+        medians.mark_area(opacity=0.2).encode(x=ratio_x, y=alt.Y("value_ci_low:Q", scale=ratio_scale),
+                                              y2="value_ci_high:Q", color=width_color),
+        medians.mark_line(strokeWidth=2).encode(
+            x=ratio_x, y=alt.Y("value:Q", title="median ÷ infinite width", scale=ratio_scale),
+            color=width_color, tooltip=[alt.Tooltip("width:O"), alt.Tooltip("layer:Q"),
+                                        alt.Tooltip("value:Q", title="median ÷ theory", format=".3f"),
+                                        alt.Tooltip("value_ci_low:Q", title="95% interval from", format=".3f"),
+                                        alt.Tooltip("value_ci_high:Q", title="95% interval to", format=".3f")]),
     ).properties(height=theme.HEIGHT - 80, width=theme.STATIC_WIDTH - 90,
-                 title=alt.Title("Median network ÷ infinite width", subtitle="one curve in depth/width"))
+                 title=alt.Title("Median network ÷ infinite width", subtitle="one curve in depth/width; bands: 95% intervals"))
     return alt.vconcat(distribution, ratio, spacing=18).resolve_scale(color="independent")
 
 
@@ -99,6 +132,15 @@ FIGURE = Figure(
         "and {{ value: finite-width.median_over_theory_l100_w256 | .2f }} of the theory."
     ),
     params=PARAMS,
+    claims=(
+        Claim("mean-on-theory", Indistinguishable("mean_over_theory_minus_one_l100_w64")),
+        Claim("median-below-theory", All(Below("median_over_theory_l100_w64", 1, interval=True),
+                                         Above("below_theory_share_l100_w64", 0.5, interval=True))),
+        Claim("depth-over-width", All(Indistinguishable("median_ratio_l25_w64_minus_l100_w256"),
+                                      Indistinguishable("median_ratio_l50_w128_minus_l100_w256"))),
+        Claim("same-depth-differs", All(Differs("median_ratio_l100_w256_minus_w64"),
+                                        Above("median_ratio_l100_w256_minus_w64", 0))),
+    ),
     compute=compute,
     chart=chart,
     alt_text=(

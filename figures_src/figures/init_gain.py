@@ -4,6 +4,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.claims import Above, All, Below, Claim, Equals
 from figures_src.figure import Figure, Result, table
 from figures_src.theory import mean_field_recursion
 
@@ -32,6 +33,8 @@ def compute(p: dict) -> Result:
         values[f"q_l100_w{round(10 * weight_var)}"] = runs[weight_var, 0.0][0][p["depth"]]
     # "Any bias speeds the collapse": the smallest margin c(σ_w², σ_b²) − c(σ_w², 0) over the whole grid.
     values["min_bias_margin"] = min((runs[w, b][1] - runs[w, 0.0][1]).min() for w, b in runs if b > 0)
+    # Without bias the gain cancels from the correlation: the largest effect of σ_w² on c_l over the grid.
+    values["max_gain_effect_no_bias"] = max((runs[w, 0.0][1] - he[1]).abs().max() for w in p["weight_vars"])
     first = {b: int((runs[2.0, b][1] > 0.99).nonzero()[0]) for b in (0.0, 0.1, 0.5)}
     values.update({f"first_above_99pct_b{round(100 * b):02d}": v for b, v in first.items()})
     return Result(rows, values)
@@ -79,6 +82,13 @@ FIGURE = Figure(
         "with σ_b² = 0.1 and at layer {{ value: init-gain.first_above_99pct_b50 }} with σ_b² = 0.5."
     ),
     params=PARAMS,
+    claims=(
+        Claim("gain-cancels", All(Below("max_gain_effect_no_bias", 1e-9), Equals("he_q_drift", 0),
+                                  Below("q_l100_w16", 1e-6), Above("q_l100_w24", 1e6))),
+        Claim("bias-raises", Above("min_bias_margin", 0)),
+        Claim("first-above-99", All(Below("first_above_99pct_b50", "first_above_99pct_b10"),
+                                    Below("first_above_99pct_b10", "first_above_99pct_b00"))),
+    ),
     compute=compute,
     chart=chart,
     alt_text=(

@@ -7,6 +7,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.claims import All, Below, Claim, Near
 from figures_src.figure import Figure, Result, table
 from figures_src.theory import relu_kept_variance, relu_second_moment_split
 
@@ -36,6 +37,8 @@ def compute(p: dict) -> Result:
         values[f"relu_mean_share_c{tag}"] = split["he_mean"][k]
         values[f"he_variance_c{tag}"] = split["he_variance"][k]
     values["kept_max"] = kept.max()
+    values["kept_c00_closed_form"] = (1 - 1 / torch.pi) / 2
+    values["one_over_pi"] = 1 / torch.pi
     return Result(rows, values)
 
 
@@ -104,6 +107,11 @@ FIGURE = Figure(
         "c = 0, down from 1."
     ),
     params=PARAMS,
+    claims=(
+        Claim("kept-at-zero", All(Near("kept_c00", "kept_c00_closed_form", tolerance=1e-6), Below("kept_c00", 0.5))),
+        Claim("kept-below-half", Below("kept_max", 0.5)),
+        Claim("mean-from-nothing", Near("relu_mean_share_c00", "one_over_pi", tolerance=1e-6)),
+    ),
     compute=compute,
     chart=chart,
     alt_text=(

@@ -6,12 +6,14 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.claims import Above, All, Below, Claim, Differs, Indistinguishable
 from figures_src.figure import Figure, Result, table
-from figures_src.measures import gram, gram_split, second_moment_split
-from figures_src.model import MLP, MLPConfig, gaussian_inputs, on_sphere, seeded
+from figures_src.measures import collapse_runs, gram, gram_split, mean_ci_columns
+from figures_src.model import gaussian_inputs, on_sphere, seeded
+from figures_src.stats import difference_ci, mean_ci
 from figures_src.theory import kernel_after_layers
 
-PARAMS = {"d_in": 64, "n_inputs": 32, "depth": 100, "width": 1024, "seeds": 4, "input_seed": 0,
+PARAMS = {"d_in": 64, "n_inputs": 32, "depth": 100, "width": 1024, "seeds": 16, "input_seed": 0,
           "shown_layers": [0, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 70, 100]}
 
 FAKE = "mean² over inputs (fake)"
@@ -23,30 +25,43 @@ def compute(p: dict) -> Result:
     # Infinite width: the Gram matrix of φˡ from the arc-cosine map, split exactly as the measured neurons are.
     predicted_mean, predicted_var = gram_split(kernel_after_layers(gram(x.double()), p["depth"]))
     predicted = torch.stack([predicted_mean, predicted_var], dim=1)
-    splits = []
-    for seed in range(p["seeds"]):
-        with torch.no_grad():
-            features = MLP(MLPConfig(d_in=p["d_in"], width=p["width"], depth=p["depth"]),
-                           seeded(1000 * p["width"] + seed)).features(x)
-        # Per neuron M = m² + V over the inputs, then averaged over the neurons of the layer.
-        splits.append(torch.stack([torch.stack([part.mean() for part in second_moment_split(f.double())])
-                                   for f in features]))
-    splits = torch.stack(splits)  # (network, layer, [mean², variance])
+    # Per neuron M = m² + V over the inputs, averaged over the neurons of the layer (from the Gram matrix,
+    # `gram_split`), for the same networks as Figures 1.3 and 2.3.
+    measured = collapse_runs(p, [p["width"]])[p["width"]]
+    splits = torch.stack([measured["mean_sq"], measured["variance"]], dim=2)  # (network, layer, [mean², variance])
     totals = splits.sum(dim=2)
-    shares = (splits / totals[..., None]).mean(dim=0)  # each network's split as shares of its own second moment
+    per_network = splits / totals[..., None]  # each network's split as shares of its own second moment
     predicted_shares = predicted / predicted.sum(dim=1, keepdim=True)
-    rows = [{"layer": l, "part": part, "share": shares[l, k], "predicted_share": predicted_shares[l, k],
-             "second_moment": splits[:, l, k].mean(), "predicted_second_moment": predicted[l, k]}
-            for l in range(p["depth"] + 1) for k, part in enumerate((FAKE, MEANINGFUL))]
+    share, share_low, share_high = mean_ci_columns(per_network)
+    moment, moment_low, moment_high = mean_ci_columns(splits)
+    parts = (FAKE, MEANINGFUL)
+    rows = [{"seed": seed, "layer": l, "part": part, "share": per_network[seed, l, k], "second_moment": splits[seed, l, k]}
+            for seed in range(p["seeds"]) for l in range(p["depth"] + 1) for k, part in enumerate(parts)]
+    summary = [{"layer": l, "part": part, "networks": p["seeds"],
+                "share": share[l, k], "share_ci_low": share_low[l, k], "share_ci_high": share_high[l, k],
+                "predicted_share": predicted_shares[l, k],
+                "second_moment": moment[l, k], "second_moment_ci_low": moment_low[l, k],
+                "second_moment_ci_high": moment_high[l, k], "predicted_second_moment": predicted[l, k]}
+               for l in range(p["depth"] + 1) for k, part in enumerate(parts)]
+    meaningful = per_network[:, :, 1]
+    ratio = totals / totals[:, :1]  # second moment at layer l ÷ the input's, per network
     values = {"width": p["width"], "seeds": p["seeds"], "n_inputs": p["n_inputs"], "depth": p["depth"],
-              "max_share_gap": (shares[:, 1] - predicted_shares[:, 1]).abs().max(),
-              "predicted_total": predicted.sum(dim=1).max(),
-              "total_min_l100": totals[:, p["depth"]].min(), "total_max_l100": totals[:, p["depth"]].max()}
+              "max_share_gap": (share[:, 1] - predicted_shares[:, 1]).abs().max(),
+              "total_min_l100": ratio[:, p["depth"]].min(), "total_max_l100": ratio[:, p["depth"]].max()}
+    values |= mean_ci(ratio[:, p["depth"]]).values("total_ratio_l100")
+    values |= mean_ci(ratio[:, p["depth"]] - 1).values("total_ratio_minus_one_l100")
     for l in (0, 1, 2, 5, 10, 20, 50, 100):
-        values[f"meaningful_share_l{l}"] = shares[l, 1]
+        values |= mean_ci(meaningful[:, l]).values(f"meaningful_share_l{l}")
         values[f"predicted_share_l{l}"] = predicted_shares[l, 1]
-        values[f"fake_share_l{l}"] = shares[l, 0]
-    return Result(rows, values)
+        values[f"fake_share_l{l}"] = share[l, 0]
+        values |= mean_ci(meaningful[:, l] - predicted_shares[l, 1]).values(f"share_deviation_l{l}")
+    for l in (1, 10, 100):
+        values |= mean_ci(1 - meaningful[:, l] / meaningful[:, 0]).values(f"lost_by_l{l}")
+        values[f"predicted_lost_by_l{l}"] = 1 - predicted_shares[l, 1] / predicted_shares[0, 1]
+    values |= difference_ci(meaningful[:, 0], meaningful[:, 1], paired=True).values("drop_l0_minus_l1")
+    values |= difference_ci(meaningful[:, 1], meaningful[:, 10], paired=True).values("drop_l1_minus_l10")
+    values |= mean_ci(meaningful[:, 100] / predicted_shares[100, 1]).values("excess_ratio_l100")
+    return Result(rows, values, summary=summary)
 
 
 def chart(rows: list, p: dict) -> alt.LayerChart:
@@ -56,6 +71,8 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
               axis=alt.Axis(labelAngle=0))
     tooltip = [alt.Tooltip("layer:O"), alt.Tooltip("part:N"),
                alt.Tooltip("share:Q", title="share (measured)", format=".2%"),
+               alt.Tooltip("share_ci_low:Q", title="95% interval from", format=".2%"),
+               alt.Tooltip("share_ci_high:Q", title="95% interval to", format=".2%"),
                alt.Tooltip("predicted_share:Q", title="share (infinite width)", format=".2%"),
                alt.Tooltip("second_moment:Q", title="second moment (measured)", format=".4f"),
                alt.Tooltip("predicted_second_moment:Q", title="second moment (infinite width)", format=".4f")]
@@ -73,9 +90,13 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
     # The predicted boundary between the two parts (the predicted mean² share), drawn on each bar.
     boundary = base.transform_filter(f"datum.part == {json.dumps(FAKE)}").mark_tick(
         color="#1f1f1f", thickness=2.5).encode(x=x, y="predicted_share:Q", tooltip=tooltip)
-    return alt.layer(bars, boundary).properties(
+    # The 95% interval over networks of the measured boundary.
+    interval = base.transform_filter(f"datum.part == {json.dumps(FAKE)}").mark_rule(
+        color="#E69F00", strokeWidth=3).encode(x=x, y="share_ci_low:Q", y2="share_ci_high:Q", tooltip=tooltip)
+    return alt.layer(bars, interval, boundary).properties(
         width="container", height=theme.HEIGHT,
-        title=alt.Title("A neuron's second moment over inputs, split", subtitle="tick: infinite-width prediction"))
+        title=alt.Title("A neuron's second moment over inputs, split",
+                        subtitle="tick: infinite-width prediction; orange: 95% interval of the measured boundary"))
 
 
 FIGURE = Figure(
@@ -85,7 +106,8 @@ FIGURE = Figure(
         "For each layer, the second moment of a neuron of φˡ over {{ value: variance-decomposition.n_inputs }} inputs "
         "of equal norm, averaged over the neurons of {{ value: variance-decomposition.seeds }} networks of width "
         "{{ value: variance-decomposition.width }} and split into the squared mean over inputs (pale: the same for "
-        "every input, \"fake\") and the variance across inputs (dark: what tells inputs apart). The variance share "
+        "every input, \"fake\") and the variance across inputs (dark: what tells inputs apart); orange bars: 95% "
+        "interval over networks of the boundary. The variance share "
         "falls from {{ value: variance-decomposition.meaningful_share_l0 | .3f }} at the input to "
         "{{ value: variance-decomposition.meaningful_share_l1 | .3f }} after one layer, "
         "{{ value: variance-decomposition.meaningful_share_l10 | .3f }} at layer 10 and "
@@ -93,6 +115,18 @@ FIGURE = Figure(
         "infinite-width prediction of the boundary, from the arc-cosine map. Hover a bar for the second moments."
     ),
     params=PARAMS,
+    claims=(
+        Claim("second-moment-kept", Indistinguishable("total_ratio_minus_one_l100")),
+        Claim("share-falls", All(Differs("drop_l0_minus_l1"), Above("drop_l0_minus_l1", 0),
+                                 Differs("drop_l1_minus_l10"), Above("drop_l1_minus_l10", 0))),
+        Claim("gone-by-ten", All(Above("lost_by_l10", 0.8, interval=True), Below("lost_by_l1", 0.5, interval=True))),
+        Claim("prediction-follows", All(*(All(Above(f"share_deviation_l{l}", -0.015, interval=True),
+                                              Below(f"share_deviation_l{l}", 0.015, interval=True))
+                                          for l in (1, 2, 5, 10, 20, 50, 100)))),
+        Claim("excess-deep", All(Above("excess_ratio_l100", 2, interval=True), Differs("share_deviation_l100"),
+                                 Above("share_deviation_l100", 0))),
+        Claim("second-moment-wanders", All(Below("total_min_l100", 0.5), Above("total_max_l100", 2))),
+    ),
     compute=compute,
     chart=chart,
     alt_text=(
