@@ -226,7 +226,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
 
     sweep = data.transform_filter("datum.panel == 'sweep'")
     sweep_panel = sweep.mark_line(point=True, strokeWidth=1.8).encode(
-        x=alt.X("lr:Q", title="learning rate (log scale)", scale=alt.Scale(type="log", base=2)),
+        x=alt.X("lr:Q", title="learning rate (log scale)", scale=alt.Scale(type="log", base=2),
+                axis=alt.Axis(values=p["lrs"][::2], format=".2~g")),
         y=alt.Y("reached:Q", title="share of runs reaching", axis=alt.Axis(format="%")), color=depth_color,
         tooltip=["depth:O", alt.Tooltip("lr:Q", format=".4g"), alt.Tooltip("reached:Q", format=".0%"), "networks:Q"]
     ).properties(height=110, title=alt.Title(f"Coarse sweep: {p['coarse_seeds']} networks per rate", fontSize=13))
@@ -236,7 +237,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                  axis=alt.Axis(format=".2~g"))
     bottom = alt.layer(
         lr_rows.mark_errorbar(ticks=True, color=theme.THEORY_COLOR).encode(
-            x=depth_x, y=alt.Y("edge_ci_low:Q", scale=alt.Scale(type="log", base=2)), y2="edge_ci_high:Q"),
+            x=depth_x, y=alt.Y("edge_ci_low:Q", title="learning rate (log scale)", scale=alt.Scale(type="log", base=2)),
+            y2="edge_ci_high:Q"),
         lr_rows.mark_point(shape="diamond", filled=True, size=60, color=theme.THEORY_COLOR).encode(
             x=depth_x, y=alt.Y("edge:Q"),
             tooltip=["depth:O", alt.Tooltip("edge:Q", format=".4g", title="2/λ_max at init (mean)"),
