@@ -7,7 +7,7 @@ import torch
 
 from figures_src import theme
 from figures_src.charts import width_encodings
-from figures_src.claims import Above, All, Below, Claim, Differs
+from figures_src.claims import Above, All, Below, Between, Claim, Differs, Near
 from figures_src.curvature import HessianOperator, flatten, lanczos
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import empirical_ntk
@@ -246,5 +246,11 @@ FIGURE = Figure(
                                            Below("theory_condition_orth_peak", 100))),
         Claim("readout-blows-up", Above("theory_readout_condition_l64", "theory_condition_l64")),
         Claim("narrow-blows-up", All(Differs("condition_l64_w64_minus_w256"), Above("condition_l64_w64_minus_w256", 0))),
+        Claim("not-every-direction", All(Above("min_alignment_w256", 0.95), Below("theory_condition_l64", 100),
+                                         Below("theory_condition_orth_peak", 100),
+                                         Above("theory_readout_condition_l64", "theory_condition_l64"),
+                                         Differs("condition_l64_w64_minus_w256"))),
+        Claim("per-width", Near("top_l1_w64", "top_l1_w256", tolerance=0.15, relative=True)),
+        Claim("linear", Between("theory_top_ratio_l64_l1", 16, 64)),
     ),
 )

@@ -193,5 +193,8 @@ FIGURE = Figure(
         Claim("whole-share-does-not-fall", All(Differs("share_whole_l100_minus_l1"), Above("share_whole_l100_minus_l1", 0))),
         Claim("whole-above-readout", All(Differs("share_whole_minus_readout_l100"),
                                          Above("share_whole_minus_readout_l100", 0))),
+        Claim("not-vanish", All(Below("example_spread_l25", 1.2), Below("coherence_first_l100_minus_l2", 0),
+                                Differs("share_readout_l100_minus_l1"), Below("share_readout_l100_minus_l1", 0),
+                                Above("share_whole_l100_minus_l1", 0, interval=True))),
     ),
 )

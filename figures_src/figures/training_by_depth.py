@@ -300,5 +300,7 @@ FIGURE = Figure(
                                 Above("best_above_edge", 2))),
         Claim("not-below-edge", Above("best_above_edge", 2)),
         Claim("deep-trains", Equals("reached_tuned_l32", "seeds")),
+        Claim("slower-and-fragile", All(Differs("steps_l32_minus_l2"), Above("steps_l32_minus_l2", 0),
+                                        Below("reached_fixed_l32", "reached_fixed_l2"))),
     ),
 )
