@@ -246,5 +246,8 @@ FIGURE = Figure(
         Claim("useful-falls-early", All(Differs("useful_decrease_l2_minus_l1"), Below("useful_decrease_l2_minus_l1", 0),
                                         Indistinguishable("useful_decrease_l64_minus_l32"))),
         Claim("gradient-does-not-vanish", All(Differs("grad_sq_rel_l64_minus_l1"), Above("grad_sq_rel_l64_minus_l1", 0))),
+        Claim("summary", All(Below("geo_eta_star_l64", "geo_eta_star_l1", interval=True),
+                             Below("useful_decrease_l64", 0.1, interval=True),
+                             Below("useful_decrease_l64", "useful_decrease_l1", interval=True))),
     ),
 )
