@@ -181,7 +181,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     y_loss = alt.Y("loss:Q", title="training loss (log scale)", scale=alt.Scale(type="log", domain=[1e-4, 10], clamp=True))
     curves = alt.layer(
         curve.mark_area(opacity=0.15).encode(x=x_steps, y=alt.Y("loss_q25:Q", scale=alt.Scale(type="log", domain=[1e-4, 10], clamp=True)),
-                                             y2="loss_q75:Q", color=depth_color),
+                                             y2="loss_q75:Q", color=alt.Color("depth:O", scale=alt.Scale(
+                                                 domain=p["depths"], range=DEPTH_COLORS), legend=None)),
         curve.mark_line(strokeWidth=2).encode(
             x=x_steps, y=y_loss, color=depth_color,
             tooltip=[alt.Tooltip("depth:O"), alt.Tooltip("step:Q"), alt.Tooltip("loss:Q", format=".4g", title="median run"),
@@ -302,5 +303,6 @@ FIGURE = Figure(
         Claim("deep-trains", Equals("reached_tuned_l32", "seeds")),
         Claim("slower-and-fragile", All(Differs("steps_l32_minus_l2"), Above("steps_l32_minus_l2", 0),
                                         Below("reached_fixed_l32", "reached_fixed_l2"))),
+        Claim("shared-depth16", Above("diverged_fixed_l16", 0)),
     ),
 )
