@@ -7,13 +7,15 @@ import torch
 
 from figures_src import theme
 from figures_src.charts import depth_menu, line_legend
+from figures_src.claims import Above, All, Below, Claim, Differs
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import empirical_ntk, layer_gradient_norms, useful_gradient_share
 from figures_src.model import MLP, MLPConfig, seeded
+from figures_src.stats import difference_ci, mean_ci
 from figures_src.theory import ntk_blocks_infinite_width
 from figures_src.training import teacher_task
 
-PARAMS = {"width": 256, "n_samples": 64, "task_seed": 0, "input_correlation": 0.5, "seeds": 6,
+PARAMS = {"width": 256, "n_samples": 64, "task_seed": 0, "input_correlation": 0.5, "seeds": 16,
           "shown_depths": [2, 10, 25, 50, 100], "share_depths": [1, 2, 5, 10, 25, 50, 100], "default_depth": 50}
 
 BATCH, EXAMPLE = "batch gradient ‖∇L‖", "mean per-example gradient ‖∇ℓₐ‖"
@@ -37,7 +39,7 @@ def compute(p: dict) -> Result:
     # first layer's per-example gradients are orthogonal at any depth and their batch gradient cancels anyway.
     x, y = teacher_task(p["width"], p["n_samples"], p["task_seed"], input_correlation=p["input_correlation"],
                         dtype=torch.float64)
-    rows, values = [], {}
+    rows, values, per_depth = [], {}, {}
     cache = {depth: networks(p, depth, x, y) for depth in sorted(set(p["shown_depths"]) | set(p["share_depths"]))}
     for depth in p["shown_depths"]:
         # Divided by the network's rms residual √(2L): the size of its errors, which varies from network to network.
@@ -48,22 +50,34 @@ def compute(p: dict) -> Result:
         for layer in range(depth + 1):
             for kind, norms in ((BATCH, batch), (EXAMPLE, example)):
                 rows.append({"panel": "layers", "depth": depth, "layer": layer + 1, "kind": kind,
-                             "norm": norms[:, layer].mean(), "norm_min": norms[:, layer].min(),
-                             "norm_max": norms[:, layer].max()})
+                             "networks": norms.shape[0], **mean_ci(norms[:, layer]).columns("norm")})
         ratio = batch[:, -1] / batch[:, 0]
-        values[f"batch_ratio_last_first_l{depth}"] = ratio.mean()
+        values |= mean_ci(ratio).values(f"batch_ratio_last_first_l{depth}")
+        per_depth[depth] = {"ratio": ratio}
         values[f"min_batch_ratio_last_first_l{depth}"] = ratio.min()
         coherence = batch / example
-        values[f"coherence_first_l{depth}"] = coherence[:, 0].mean()
-        values[f"coherence_last_l{depth}"] = coherence[:, -1].mean()
+        values |= mean_ci(coherence[:, 0]).values(f"coherence_first_l{depth}")
+        values |= mean_ci(coherence[:, -1]).values(f"coherence_last_l{depth}")
+        # Readout against first layer, in the same networks: paired.
+        values |= difference_ci(coherence[:, -1], coherence[:, 0], paired=True).values(
+            f"coherence_last_minus_first_l{depth}")
+        per_depth[depth]["coherence_first"] = coherence[:, 0]
         values[f"coherence_ratio_l{depth}"] = (coherence[:, -1] / coherence[:, 0]).mean()
         mean_example = example.mean(dim=0)  # all weight matrices W¹ … Wᴸ have n × n entries (d_in = n)
         values[f"example_spread_l{depth}"] = mean_example[:-1].max() / mean_example[:-1].min()
         values[f"example_spread_worst_l{depth}"] = (example[:, :-1].max(dim=1).values
                                                     / example[:, :-1].min(dim=1).values).max()
+    first, last = min(p["shown_depths"]), max(p["shown_depths"])
+    values |= difference_ci(per_depth[last]["coherence_first"], per_depth[first]["coherence_first"],
+                            paired=False).values(f"coherence_first_l{last}_minus_l{first}")
+    values |= difference_ci(per_depth[10]["ratio"], per_depth[first]["ratio"], paired=False).values(
+        f"batch_ratio_l10_minus_l{first}")
     deep = [values[f"batch_ratio_last_first_l{d}"] for d in p["shown_depths"] if d >= 10]
+    values["batch_ratio_deep_ci_low"] = min(values[f"batch_ratio_last_first_l{d}_ci_low"] for d in p["shown_depths"] if d >= 10)
+    values["batch_ratio_deep_ci_high"] = max(values[f"batch_ratio_last_first_l{d}_ci_high"] for d in p["shown_depths"] if d >= 10)
     values["batch_ratio_deep_min"], values["batch_ratio_deep_max"] = min(deep), max(deep)
     gram0 = x @ x.T / p["width"]
+    share_samples = {}
     for depth in p["share_depths"]:
         shares = {READOUT: [], WHOLE: []}
         for _, blocks, _ in cache[depth]:
@@ -73,12 +87,19 @@ def compute(p: dict) -> Result:
         predicted = {READOUT: useful_gradient_share(theory[-1]), WHOLE: useful_gradient_share(theory.sum(dim=0))}
         for kind, measured in shares.items():
             m = torch.stack(measured)
-            rows.append({"panel": "share", "depth": depth, "kind": kind, "source": "network", "share": m.mean(),
-                         "share_min": m.min(), "share_max": m.max()})
+            rows.append({"panel": "share", "depth": depth, "kind": kind, "source": "network",
+                         "networks": m.numel(), **mean_ci(m).columns("share")})
             rows.append({"panel": "share", "depth": depth, "kind": kind, "source": "theory", "share": predicted[kind]})
             tag = "readout" if kind == READOUT else "whole"
-            values[f"share_{tag}_l{depth}"] = m.mean()
+            values |= mean_ci(m).values(f"share_{tag}_l{depth}")
+            share_samples[tag, depth] = m
             values[f"theory_share_{tag}_l{depth}"] = predicted[kind]
+    d0, d1 = min(p["share_depths"]), max(p["share_depths"])
+    for tag in ("readout", "whole"):
+        values |= difference_ci(share_samples[tag, d1], share_samples[tag, d0], paired=False).values(
+            f"share_{tag}_l{d1}_minus_l{d0}")
+    values |= difference_ci(share_samples["whole", d1], share_samples["readout", d1], paired=True).values(
+        f"share_whole_minus_readout_l{d1}")
     values |= {"width": p["width"], "seeds": p["seeds"], "n_samples": p["n_samples"],
                "input_correlation": p["input_correlation"],
                "default_depth": p["default_depth"]}
@@ -97,10 +118,10 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     y = alt.Y("norm:Q", title="gradient norm ÷ rms error (log scale)", scale=alt.Scale(type="log"))
     tooltip = [alt.Tooltip("kind:N", title="what"), alt.Tooltip("layer:Q", title="l"),
                alt.Tooltip("norm:Q", title=f"mean of {p['seeds']} networks", format=".3g"),
-               alt.Tooltip("norm_min:Q", title="lowest", format=".3g"),
-               alt.Tooltip("norm_max:Q", title="highest", format=".3g")]
+               alt.Tooltip("norm_ci_low:Q", title="95% CI low", format=".3g"),
+               alt.Tooltip("norm_ci_high:Q", title="95% CI high", format=".3g")]
     top = alt.layer(
-        layers.mark_area(opacity=0.12).encode(x=x, y="norm_min:Q", y2="norm_max:Q", color=color),
+        layers.mark_area(opacity=0.2).encode(x=x, y="norm_ci_low:Q", y2="norm_ci_high:Q", color=color),
         layers.mark_line(strokeWidth=2.2, point=alt.OverlayMarkDef(size=14)).encode(x=x, y=y, color=color,
                                                                                      tooltip=tooltip),
     ).add_params(depth).properties(height=theme.HEIGHT - 60, title=alt.Title(
@@ -115,13 +136,13 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     share_y = alt.Y("share:Q", title="useful share (log scale)", scale=alt.Scale(type="log"))
     measured = share.transform_filter("datum.source == 'network'")
     bottom = alt.layer(
-        measured.mark_rule(strokeWidth=1.5, opacity=0.5).encode(x=depth_x, y="share_min:Q", y2="share_max:Q",
+        measured.mark_rule(strokeWidth=1.5, opacity=0.6).encode(x=depth_x, y="share_ci_low:Q", y2="share_ci_high:Q",
                                                                 color=share_color),
         measured.mark_line(strokeWidth=2.2, point=True).encode(
             x=depth_x, y=share_y, color=share_color,
             tooltip=[alt.Tooltip("kind:N"), "depth:Q", alt.Tooltip("share:Q", format=".3g", title="measured mean"),
-                     alt.Tooltip("share_min:Q", format=".3g", title="lowest"),
-                     alt.Tooltip("share_max:Q", format=".3g", title="highest")]),
+                     alt.Tooltip("share_ci_low:Q", format=".3g", title="95% CI low"),
+                     alt.Tooltip("share_ci_high:Q", format=".3g", title="95% CI high")]),
         share.transform_filter("datum.source == 'theory'").mark_line(strokeWidth=2.2, strokeDash=theme.THEORY_DASH,
                                                                      opacity=0.9).encode(
             x=depth_x, y=share_y, detail="kind:N", color=alt.value(theme.THEORY_COLOR),
@@ -138,7 +159,7 @@ FIGURE = Figure(
         "Plain He networks of width {{ value: gradient-by-layer.width }} at initialisation, squared loss on "
         "{{ value: gradient-by-layer.n_samples }} samples of a random teacher (inputs of pairwise cosine "
         "{{ value: gradient-by-layer.input_correlation }}); mean of "
-        "{{ value: gradient-by-layer.seeds }} networks (band: lowest to highest). Top: for every weight matrix, the "
+        "{{ value: gradient-by-layer.seeds }} networks (band and bars: 95% interval of the mean). Top: for every weight matrix, the "
         "norm of the batch gradient (the mean of the per-example gradients) and the mean norm of the per-example "
         "gradients, both divided by the network's rms error; choose the depth in the menu. Bottom: the useful share, how much gradient a zero-mean error "
         "pattern produces relative to a uniform one of the same size (ratio of squared norms), for the readout "
@@ -156,5 +177,24 @@ FIGURE = Figure(
         "{{ value: gradient-by-layer.share_readout_l1 | .2f }} at depth 1 to "
         "{{ value: gradient-by-layer.share_readout_l100 | .1e }} at depth 100; for the whole network from "
         "{{ value: gradient-by-layer.share_whole_l1 | .2f }} to {{ value: gradient-by-layer.share_whole_l100 | .3f }}."
+    ),
+    claims=(
+        Claim("example-flat", Below("example_spread_l25", 1.2)),
+        Claim("example-drift", Above("example_spread_l100", "example_spread_l25")),
+        Claim("first-cancels", All(Differs("coherence_first_l100_minus_l2"), Below("coherence_first_l100_minus_l2", 0),
+                                   Below("coherence_first_l2", 1, interval=True))),
+        Claim("readout-coheres", All(Differs("coherence_last_minus_first_l100"),
+                                     Above("coherence_last_minus_first_l100", 0))),
+        Claim("ratio-grows", All(Differs("batch_ratio_l10_minus_l2"), Above("batch_ratio_l10_minus_l2", 0))),
+        Claim("ratio-bounded", All(Above("batch_ratio_deep_ci_low", 1), Below("batch_ratio_deep_ci_high", 10))),
+        Claim("readout-share-falls", All(Differs("share_readout_l100_minus_l1"), Below("share_readout_l100_minus_l1", 0),
+                                         Below("share_readout_l100", "share_readout_l1", interval=True))),
+        Claim("readout-floor", Above("share_readout_l100_ci_low", "theory_share_readout_l100")),
+        Claim("whole-share-does-not-fall", All(Differs("share_whole_l100_minus_l1"), Above("share_whole_l100_minus_l1", 0))),
+        Claim("whole-above-readout", All(Differs("share_whole_minus_readout_l100"),
+                                         Above("share_whole_minus_readout_l100", 0))),
+        Claim("not-vanish", All(Below("example_spread_l25", 1.2), Below("coherence_first_l100_minus_l2", 0),
+                                Differs("share_readout_l100_minus_l1"), Below("share_readout_l100_minus_l1", 0),
+                                Above("share_whole_l100_minus_l1", 0, interval=True))),
     ),
 )

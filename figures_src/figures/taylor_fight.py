@@ -1,19 +1,22 @@
 """One gradient step, expanded: ΔL(η) ≈ −η‖g‖² + ½η²gᵀHg against the measured loss change, for several depths."""
 
 import json
+import math
 
 import altair as alt
 import torch
 
 from figures_src import theme
 from figures_src.charts import depth_menu, line_legend
+from figures_src.claims import Above, All, Below, Claim, Differs, Equals, Indistinguishable
 from figures_src.curvature import HessianOperator, flatten, mse
 from figures_src.figure import Figure, Result, table
 from figures_src.model import MLP, MLPConfig, seeded
+from figures_src.stats import difference_ci, mean_ci
 from figures_src.training import teacher_task
 
 PARAMS = {"d_in": 32, "n_samples": 64, "task_seed": 0, "width": 64, "depths": [1, 2, 4, 8, 16, 32, 64],
-          "seeds": 16, "shown_seed": 0, "eta_max": 2.5, "eta_points": 41, "default_depth": 32}
+          "seeds": 32, "shown_seed": 0, "eta_max": 2.5, "eta_points": 41, "default_depth": 32}
 
 FIRST, SECOND, MODEL, MEASURED, USEFUL = ("first order −η‖g‖²", "second order ½η²gᵀHg", "sum (quadratic model)",
                                          "measured ΔL", "measured: input-dependent part")
@@ -40,12 +43,18 @@ def step(net: MLP, theta: torch.Tensor, direction: torch.Tensor, eta: float) -> 
 
 
 def fight(net: MLP, x: torch.Tensor, y: torch.Tensor) -> dict:
-    """The first- and second-order terms of one step along −g, and the measured effect of the best one."""
+    """The first- and second-order terms of one step along −g, and the measured effect of the best one. When
+    gᵀHg ≤ 0 the quadratic model has no minimum along −g: η* and the best decrease are undefined (NaN)."""
     op = HessianOperator(net, x, y)
     g = op.gradient
     gg, ghg = (g @ g).item(), (g @ op(g)).item()
     theta = flatten(net.parameters())
     loss, useful = loss_split(net, x, y)
+    nan = float("nan")
+    if ghg <= 0:
+        return {"loss": loss, "useful_loss": useful, "grad_sq": gg, "curvature": ghg / gg, "eta_star": nan,
+                "best_decrease": nan, "measured_decrease": nan, "useful_decrease": nan, "theta": theta, "g": g,
+                "ghg": ghg}
     eta_star = gg / ghg
     step(net, theta, g, eta_star)
     loss_star, useful_star = loss_split(net, x, y)
@@ -57,7 +66,7 @@ def fight(net: MLP, x: torch.Tensor, y: torch.Tensor) -> dict:
 
 def compute(p: dict) -> Result:
     x, y = teacher_task(p["d_in"], p["n_samples"], p["task_seed"], dtype=torch.float64)
-    rows, values = [], {}
+    rows, values, aggregated, per_depth = [], {}, [], {}
     for depth in p["depths"]:
         summary = []
         for seed in range(p["seeds"]):
@@ -83,18 +92,56 @@ def compute(p: dict) -> Result:
             rows.append({"kind": "optimum", "depth": depth, "eta": f["eta_star"], "change": -f["best_decrease"],
                          "measured": -f["measured_decrease"], "loss": f["loss"], "grad_sq": f["grad_sq"],
                          "curvature": f["curvature"]})
+            values[f"shown_measured_decrease_l{depth}"] = f["measured_decrease"]
+            values[f"shown_delivered_l{depth}"] = f["measured_decrease"] / f["best_decrease"]
             values[f"loss_l{depth}"] = f["loss"]
             values[f"eta_star_l{depth}"] = f["eta_star"]
             values[f"shown_best_decrease_l{depth}"] = f["best_decrease"]
+        curved = [s for s in summary if s["ghg"] > 0]
+        values[f"negative_curvature_l{depth}"] = len(summary) - len(curved)
+        values[f"curved_l{depth}"] = len(curved)
         for key in ("best_decrease", "useful_decrease", "measured_decrease", "eta_star", "curvature", "grad_sq_rel"):
-            values[f"median_{key}_l{depth}"] = torch.tensor([s[key] for s in summary]).median()
-        values[f"max_increase_l{depth}"] = max(0.0, -min(s["measured_decrease"] for s in summary))
-        values[f"max_taylor_gap_l{depth}"] = max(abs(s["measured_decrease"] - s["best_decrease"]) for s in summary)
+            among = curved if key not in ("curvature", "grad_sq_rel") else summary
+            values[f"median_{key}_l{depth}"] = torch.tensor([s[key] for s in among]).median()
+            estimate = mean_ci([s[key] for s in among])
+            values |= estimate.values(f"{key}_l{depth}")
+            aggregated.append({"kind": "mean", "depth": depth, "what": key, "networks": len(among),
+                               "value": estimate.mean, "value_ci_low": estimate.low, "value_ci_high": estimate.high})
+        per_depth[depth] = summary
+        # η* is heavy-tailed (a network with almost flat curvature along g has a huge one): its geometric mean,
+        # with the interval of the mean of log₁₀ η* mapped back.
+        log_eta = mean_ci([math.log10(s["eta_star"]) for s in curved])
+        values |= {f"geo_eta_star_l{depth}": 10**log_eta.mean, f"geo_eta_star_l{depth}_ci_low": 10**log_eta.low,
+                   f"geo_eta_star_l{depth}_ci_high": 10**log_eta.high, f"geo_eta_star_l{depth}_n": log_eta.n}
+        # How much of the promised decrease the step delivers: measured / quadratic model, per network.
+        values |= mean_ci([s["measured_decrease"] / s["best_decrease"] for s in curved]).values(
+            f"delivered_l{depth}")
+        values[f"max_increase_l{depth}"] = max(0.0, -min(s["measured_decrease"] for s in curved))
+        values[f"max_relative_increase_l{depth}"] = max(
+            [0.0] + [-s["measured_decrease"] / s["best_decrease"] for s in curved])
+        values[f"increased_l{depth}"] = sum(s["measured_decrease"] < 0 for s in curved)
+        values[f"max_taylor_gap_l{depth}"] = max(abs(s["measured_decrease"] - s["best_decrease"]) for s in curved)
     first, last = p["depths"][0], p["depths"][-1]
+    # Depth comparisons (different networks at each depth: unpaired).
+    for key in ("grad_sq_rel", "curvature", "useful_decrease", "measured_decrease", "best_decrease"):
+        for a, b in ((last, first), (32, first), (last, 32)):
+            if a in per_depth and b in per_depth:
+                values |= difference_ci([s[key] for s in per_depth[a] if s["ghg"] > 0 or key in ("grad_sq_rel", "curvature")],
+                                        [s[key] for s in per_depth[b] if s["ghg"] > 0 or key in ("grad_sq_rel", "curvature")],
+                                        paired=False).values(f"{key}_l{a}_minus_l{b}")
+    for a, b in zip(p["depths"][1:], p["depths"][:-1]):
+        values |= difference_ci([s["useful_decrease"] for s in per_depth[a] if s["ghg"] > 0],
+                                [s["useful_decrease"] for s in per_depth[b] if s["ghg"] > 0],
+                                paired=False).values(f"useful_decrease_l{a}_minus_l{b}")
+    values["useful_falls_at_doublings"] = sum(values[f"useful_decrease_l{a}_minus_l{b}_ci_high"] < 0
+                                              for a, b in zip(p["depths"][1:], p["depths"][:-1]))
+    values["doublings"] = len(p["depths"]) - 1
+    values["negative_curvature"] = sum(values[f"negative_curvature_l{d}"] for d in p["depths"])
     values |= {"width": p["width"], "seeds": p["seeds"], "n_samples": p["n_samples"], "first_depth": first,
                "last_depth": last, "default_depth": p["default_depth"],
                "useful_ratio": values[f"median_useful_decrease_l{last}"] / values[f"median_useful_decrease_l{first}"]}
-    return Result(rows, values)
+    # The chart: the shown network's curves (one network) and the means over networks with their intervals.
+    return Result(rows, values, summary=[r for r in rows if r["kind"] != "seed"] + aggregated)
 
 
 def chart(rows: list, p: dict) -> alt.VConcatChart:
@@ -127,26 +174,28 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         height=theme.HEIGHT - 40, title=alt.Title(alt.expr("'One step along −g, depth L = ' + depth")))
 
     whats = ["quadratic model: ½‖g‖⁴/(gᵀHg·L)", "measured ΔL/L at η*", "measured, input-dependent part"]
-    seeds = data.transform_filter("datum.kind == 'seed'").transform_fold(
-        ["best_decrease", "measured_decrease", "useful_decrease"], as_=["which", "decrease"]).transform_calculate(
-        what=f"datum.which == 'best_decrease' ? {json.dumps(whats[0])} : "
-             f"(datum.which == 'measured_decrease' ? {json.dumps(whats[1])} : {json.dumps(whats[2])})")
-    what_color = alt.Color("what:N", title=None, sort=whats,
+    means = data.transform_filter(
+        "datum.kind == 'mean' && indexof(['best_decrease', 'measured_decrease', 'useful_decrease'], datum.what) >= 0"
+    ).transform_calculate(
+        which=f"datum.what == 'best_decrease' ? {json.dumps(whats[0])} : "
+              f"(datum.what == 'measured_decrease' ? {json.dumps(whats[1])} : {json.dumps(whats[2])})")
+    what_color = alt.Color("which:N", title=None, sort=whats,
                            scale=alt.Scale(domain=whats, range=[theme.THEORY_COLOR, "#0072B2", "#56B4E9"]),
                            legend=alt.Legend(labelLimit=400, columns=2))
     depth_x = alt.X("depth:Q", title="depth L", scale=alt.Scale(type="log", base=2, domain=[1, max(p["depths"])], nice=False),
                     axis=alt.Axis(values=p["depths"]))
-    dec_y = alt.Y("decrease:Q", title="relative decrease in one step",
-                  scale=alt.Scale(domain=[-0.4, 1]))
-    dots = seeds.mark_point(opacity=0.35, size=18, filled=True, clip=True).encode(
+    dec_y = alt.Y("value:Q", title="relative decrease in one step", scale=alt.Scale(domain=[-0.1, 1]))
+    bands = means.mark_area(opacity=0.18).encode(x=depth_x, y=alt.Y("value_ci_low:Q", scale=alt.Scale(domain=[-0.1, 1])),
+                                                  y2="value_ci_high:Q", color=what_color)
+    lines = means.mark_line(strokeWidth=2.5, point=True).encode(
         x=depth_x, y=dec_y, color=what_color,
-        tooltip=[alt.Tooltip("what:N"), "depth:Q", "seed:Q", alt.Tooltip("decrease:Q", format=".4f")])
-    medians = seeds.mark_line(strokeWidth=2.5, point=True).encode(
-        x=depth_x, y=alt.Y("median(decrease):Q"), color=what_color,
-        tooltip=[alt.Tooltip("what:N"), "depth:Q", alt.Tooltip("median(decrease):Q", format=".4f", title="median")])
-    bottom = alt.layer(dots, medians).properties(
+        tooltip=[alt.Tooltip("which:N"), "depth:Q", alt.Tooltip("value:Q", format=".4f", title="mean"),
+                 alt.Tooltip("value_ci_low:Q", format=".4f", title="95% CI low"),
+                 alt.Tooltip("value_ci_high:Q", format=".4f", title="95% CI high"), "networks:Q"])
+    bottom = alt.layer(bands, lines).properties(
         height=theme.HEIGHT - 110,
-        title=alt.Title(f"The step η* vs depth (each dot one network, line: median of {p['seeds']})", fontSize=13))
+        title=alt.Title(f"The step η* vs depth: mean of {p['seeds']} networks per depth (band: 95% CI; "
+                        "networks with gᵀHg ≤ 0 left out)", fontSize=13))
     return alt.vconcat(top, bottom, spacing=18).resolve_scale(color="independent", strokeDash="independent")
 
 
@@ -158,11 +207,14 @@ FIGURE = Figure(
         "{{ value: taylor-fight.n_samples }} samples of a random teacher. Top: the loss change along the negative "
         "gradient as a function of the step size η, relative to the loss: the first-order term (green) falls "
         "linearly, the second-order term (vermillion) rises quadratically, their sum, the quadratic model (grey dashed), is best at "
-        "η\\* = ‖g‖²/gᵀHg (diamond), and the measured change (blue) follows it. The light-blue dotted line is the "
+        "η\\* = ‖g‖²/gᵀHg (diamond). The measured change (blue) follows it for shallow networks; at the default depth "
+        "{{ value: taylor-fight.default_depth }} this network's measured decrease at η\\* is "
+        "{{ value: taylor-fight.shown_delivered_l32 | .0% }} of the predicted one. This panel shows one network. The light-blue dotted line is the "
         "measured change of the input-dependent part of the loss, the part a constant shift of the outputs cannot "
-        "remove. Choose the depth in the menu. Bottom, for {{ value: taylor-fight.seeds }} networks per depth: the "
-        "decrease the quadratic model promises at η\\*, the measured decrease of the loss at η\\*, and the measured "
-        "decrease of its input-dependent part."
+        "remove. Choose the depth in the menu. Bottom, mean of {{ value: taylor-fight.seeds }} networks per depth "
+        "(band: 95% interval; the few networks with gᵀHg ≤ 0, where η\\* is undefined, are left out and counted "
+        "apart): the decrease the quadratic model promises at η\\*, the measured decrease of the loss at η\\*, "
+        "and the measured decrease of its input-dependent part."
     ),
     params=PARAMS,
     compute=compute,
@@ -171,10 +223,31 @@ FIGURE = Figure(
         "Two charts. Top: for one network (depth chosen in a menu, default {{ value: taylor-fight.default_depth }}), "
         "lines of the relative loss change against step size: a falling first-order line, a rising second-order "
         "parabola, their sum, the measured change and the measured change of the input-dependent part, with the "
-        "optimal step marked. Bottom: the best relative decrease in one step against depth on log axes; its median "
-        "falls from {{ value: taylor-fight.median_best_decrease_l1 | .2f }} at depth 1 to "
-        "{{ value: taylor-fight.median_best_decrease_l64 | .3f }} at depth 64, and the decrease of the "
-        "input-dependent part from {{ value: taylor-fight.median_useful_decrease_l1 | .2f }} to "
-        "{{ value: taylor-fight.median_useful_decrease_l64 | .3f }}."
+        "optimal step marked. Bottom: the mean relative decrease in one step against depth on a log axis, with "
+        "95% bands; the quadratic model's goes from {{ value: taylor-fight.best_decrease_l1 | .2f }} at depth 1 to "
+        "{{ value: taylor-fight.best_decrease_l64 | .3f }} at depth 64, and the measured decrease of the "
+        "input-dependent part from {{ value: taylor-fight.useful_decrease_l1 | .2f }} to "
+        "{{ value: taylor-fight.useful_decrease_l64 | .3f }}."
+    ),
+    claims=(
+        Claim("shallow-exact", All(Above("delivered_l1", 0.95, interval=True), Below("delivered_l1", 1.05, interval=True))),
+        Claim("both-grow", All(Differs("grad_sq_rel_l32_minus_l1"), Above("grad_sq_rel_l32_minus_l1", 0),
+                               Differs("curvature_l32_minus_l1"), Above("curvature_l32_minus_l1", 0))),
+        Claim("deep-level", All(Indistinguishable("grad_sq_rel_l64_minus_l32"),
+                                Indistinguishable("curvature_l64_minus_l32"))),
+        Claim("eta-shrinks", Below("geo_eta_star_l64", "geo_eta_star_l1", interval=True)),
+        Claim("promise-falls-little", All(Differs("best_decrease_l64_minus_l1"), Below("best_decrease_l64_minus_l1", 0),
+                                          Above("best_decrease_l64", 0.1, interval=True))),
+        Claim("model-breaks", All(Below("delivered_l64", 1, interval=True), Below("delivered_l64", "delivered_l1",
+                                                                                 interval=True))),
+        Claim("loss-rises", All(Above("increased_l32", 0), Above("increased_l64", 0), Above("max_increase_l32", 0))),
+        Claim("negative-curvature", All(Above("negative_curvature_l64", 0), Equals("negative_curvature_l1", 0))),
+        Claim("useful-falls", All(Differs("useful_decrease_l64_minus_l1"), Below("useful_decrease_l64_minus_l1", 0))),
+        Claim("useful-falls-early", All(Differs("useful_decrease_l2_minus_l1"), Below("useful_decrease_l2_minus_l1", 0),
+                                        Indistinguishable("useful_decrease_l64_minus_l32"))),
+        Claim("gradient-does-not-vanish", All(Differs("grad_sq_rel_l64_minus_l1"), Above("grad_sq_rel_l64_minus_l1", 0))),
+        Claim("summary", All(Below("geo_eta_star_l64", "geo_eta_star_l1", interval=True),
+                             Below("useful_decrease_l64", 0.1, interval=True),
+                             Below("useful_decrease_l64", "useful_decrease_l1", interval=True))),
     ),
 )
