@@ -29,6 +29,7 @@ BLOCK_KINDS = ("figure", "bibliography", "bibtex", "claims")  # expand to blocks
 BIBLIOGRAPHY_SCOPES = ("cited", "all")
 FIGURE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 VALUE_ARGUMENT = re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*)\.(\w+)\s*(?:\|\s*(.+))?$")
+NEGATIVE_ZERO = re.compile(r"-0(\.0*)?(e[+-]?\d+)?%?")
 CLAIM_ARGUMENT = re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*)\.([a-z0-9]+(?:-[a-z0-9]+)*)$")
 
 
@@ -172,11 +173,10 @@ def figure_ids(text: str, where: str) -> list[str]:
 def format_number(value: Number, spec: str | None, name: str, where: str) -> str:
     check_finite(value, name, where)
     try:
-        if spec:
-            return format(value, spec)
+        text = format(value, spec) if spec else str(value) if isinstance(value, int) else f"{value:.3g}"
     except ValueError as error:
         raise MarkerError(f"{where}: bad format {spec!r} for living number {name!r}: {error}") from error
-    return str(value) if isinstance(value, int) else f"{value:.3g}"
+    return text[1:] if NEGATIVE_ZERO.fullmatch(text) else text  # a tiny negative rounds to 0, not "-0.000"
 
 
 def check_finite(value: Number, name: str, where: str) -> None:

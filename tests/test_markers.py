@@ -108,3 +108,9 @@ def test_unknown_keys_unused_entries_and_missing_lists_are_named(bibliography):
     index = index_of(bibliography, [(alone, "As {{ citet: he2015 }} show.\n")])  # no list, no references page
     with pytest.raises(CitationError, match=r"cites 'he2015' but has no \{\{ bibliography: cited \}\}"):
         index.render(markers.parse("{{ citet: he2015 }}", "broken.md")[0], alone)
+
+
+def test_a_tiny_negative_number_is_printed_as_zero_not_minus_zero():
+    numbers = {"fig.d": -0.00003, "fig.d_ci_low": -0.0059, "fig.d_ci_high": 0.0080}
+    assert markers.expand_values("{{ value: fig.d | .4f }}", numbers, "p") == "0.0000"
+    assert markers.expand_values("{{ value: fig.d | ci .4f }}", numbers, "p") == "0.0000 (95% CI -0.0059–0.0080)"

@@ -122,9 +122,12 @@ class Ledger:
 
     def compares(self, entry: Entry) -> bool:
         declared = {c.id: c for c in self.figures[entry.span.figure].claims}
-        check = declared[entry.span.claim].check
-        parts = check.checks if isinstance(check, claims.All) else (check,)
-        return any(isinstance(part, COMPARING) for part in parts)
+
+        def comparing(check: claims.Check) -> bool:
+            if isinstance(check, claims.All):
+                return any(comparing(part) for part in check.checks)
+            return isinstance(check, COMPARING)
+        return comparing(declared[entry.span.claim].check)
 
     def as_json(self, homes: dict) -> dict:
         entries = [e.as_json(homes) for e in self.entries]
