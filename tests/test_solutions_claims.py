@@ -215,3 +215,11 @@ def test_batched_training_matches_training_one_network():
     batched = train_stacked(stacked, x, y, [0.05, 0.2], 5, batch_norm=True, branch_scale=6 ** -0.5)
     one = [train(n, x, y, lr, 5) for n, lr in zip(nets, [0.05, 0.2])]
     assert torch.allclose(batched, torch.stack(one), rtol=1e-9, atol=1e-12)
+
+
+def test_summary_separates_the_residual_networks_from_the_rescaled_plain_ones(values):
+    # LSUV and MetaInit rescale a plain net: its cosines stay collapsed; the residual net keeps a useful gradient
+    for network in ("plain", "lsuv", "metainit"):
+        assert values[f"solutions-summary.{network}_correlation_ci_low"] > 0.95
+    assert values["solutions-summary.batch_norm_correlation_ci_high"] < 0.5
+    assert values["solutions-summary.log10_useful_share_residual_minus_plain_ci_low"] > 0

@@ -1,5 +1,7 @@
 """Every solution on every instrument: one comparison at depth 100."""
 
+import math
+
 import altair as alt
 
 import torch
@@ -9,7 +11,7 @@ from figures_src.charts import mean_panels
 from figures_src.claims import Above, All, Below, Claim, Differs
 from figures_src.experiments import NETWORKS, SETUP, SWEEP, runs_over_seeds, sweeps, value_key
 from figures_src.figure import Figure, Result
-from figures_src.stats import difference_ci, mean_ci
+from figures_src.stats import Estimate, difference_ci, mean_ci
 
 PARAMS = {**SETUP, **SWEEP, "depth": 100}
 MEASURES = [("correlation", "collapse: mean cosine c̄_L", "linear"),
@@ -17,6 +19,12 @@ MEASURES = [("correlation", "collapse: mean cosine c̄_L", "linear"),
             ("lambda_max", "curvature: λ_max", "log"),
             ("gradient_quotient", "gradient quotient", "log"),
             ("final_loss", "loss at the best rate", "log")]
+
+
+def geometric(samples: torch.Tensor) -> Estimate:
+    """The geometric mean over networks and its 95% interval (the bootstrap interval of the mean log)."""
+    logs = mean_ci(samples.log())
+    return Estimate(math.exp(logs.mean), math.exp(logs.low), math.exp(logs.high), logs.n)
 
 
 def compute(p: dict) -> Result:
@@ -35,8 +43,9 @@ def compute(p: dict) -> Result:
         per[name] = {m: torch.tensor([row[m] for row in rows if row["network"] == name], dtype=torch.float64)
                      for m, _, _ in MEASURES}
         row = {"network": name, "color_key": name, "networks": p["seeds"]}
-        for m, _, _ in MEASURES:
-            estimate = mean_ci(per[name][m])
+        for m, _, scale in MEASURES:
+            # scales that vary over decades between networks (log panels): geometric means
+            estimate = geometric(per[name][m]) if scale == "log" else mean_ci(per[name][m])
             values.update(estimate.values(f"{value_key(name)}_{m}"))
             row.update(estimate.columns(m))
         summary.append(row)
@@ -46,8 +55,8 @@ def compute(p: dict) -> Result:
     for a, b in [("plain", "batch norm"), ("plain", "residual")]:
         values.update(difference_ci(per[a]["correlation"], per[b]["correlation"], paired=False)
                       .values(f"correlation_{value_key(a)}_minus_{value_key(b)}"))
-    values.update(difference_ci(per["residual"]["useful_share"], per["plain"]["useful_share"], paired=False)
-                  .values("useful_share_residual_minus_plain"))
+    values.update(difference_ci(per["residual"]["useful_share"].log10(), per["plain"]["useful_share"].log10(),
+                                paired=False).values("log10_useful_share_residual_minus_plain"))
     values.update({"depth": p["depth"], "seeds": p["seeds"], "steps": p["steps"]})
     return Result(rows, values, summary=summary)
 
@@ -62,7 +71,8 @@ FIGURE = Figure(
     title="Every solution on every instrument",
     caption=(
         "The six networks of the training figure above at depth {{ value: solutions-summary.depth }}, "
-        "means over {{ value: solutions-summary.seeds }} networks each with 95% intervals, on the instruments of chapters 1 to 3, all measured at "
+        "{{ value: solutions-summary.seeds }} networks each (the mean cosine, and geometric means of the quantities on log "
+        "scales, with 95% intervals), on the instruments of chapters 1 to 3, all measured at "
         "initialisation on the task's inputs except the last: the mean cosine c̄_L at the last layer, the useful "
         "share of the readout gradient (zero-mean residuals against a shift of all outputs), the top Hessian "
         "eigenvalue, MetaInit's gradient quotient, and the loss after {{ value: solutions-summary.steps }} steps at "
@@ -90,7 +100,7 @@ FIGURE = Figure(
                                           Below("batch_norm_correlation", 0.5, interval=True))),
         Claim("init-leaves-collapse", All(Above("lsuv_correlation", 0.95, interval=True),
                                           Above("metainit_correlation", 0.95, interval=True))),
-        Claim("residual-useful-share", All(Differs("useful_share_residual_minus_plain"),
-                                           Above("useful_share_residual_minus_plain", 0))),
+        Claim("residual-useful-share", All(Differs("log10_useful_share_residual_minus_plain"),
+                                           Above("log10_useful_share_residual_minus_plain", 0))),
     ),
 )
