@@ -88,7 +88,7 @@ def compute(p: dict) -> Result:
     return Result(rows, values, summary=summary)
 
 
-def chart(rows: list, p: dict) -> alt.LayerChart:
+def chart(rows: list, p: dict) -> alt.VConcatChart:
     names = list(NETWORKS)
     depth_param = alt.param(name="depth", value=max(p["depths"]), bind=alt.binding_radio(
         options=p["depths"], labels=[f"depth {d}" for d in p["depths"]], name="network depth L "))
@@ -96,15 +96,40 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
     color = architecture_color(names, field="network", columns=3)
     x = alt.X("lr:Q", title="learning rate (log)", scale=alt.Scale(type="log", domain=[min(p["lrs"]) / 2,
                                                                                       max(p["lrs"]) * 6]))
-    y = alt.Y("reached_share:Q", title=f"share of runs reaching loss {p['threshold']:g}",
-              scale=alt.Scale(domain=[0, 1]))
     tooltip = [alt.Tooltip("network:N"), alt.Tooltip("depth:Q"), alt.Tooltip("lr:Q", format=".2g"),
                alt.Tooltip("stage:N"), alt.Tooltip("networks:Q", title="runs"), alt.Tooltip("reached:Q"),
                alt.Tooltip("stalled:Q"), alt.Tooltip("diverged:Q"),
                alt.Tooltip("reached_share:Q", format=".2f"), alt.Tooltip("best:N", title="best rate")]
     coarse = data.transform_filter("datum.stage == 'coarse'")
     fine = data.transform_filter("datum.stage == 'fine'")
-    return alt.layer(
+    # final loss: geometric mean over the runs of a rate where none diverged; a cross on the top edge otherwise
+    loss = data.transform_calculate(
+        loss="datum.diverged > 0 ? 1e3 : pow(10, datum.log10_final_loss)",
+        loss_low="datum.diverged > 0 ? null : pow(10, datum.log10_final_loss_ci_low)",
+        loss_high="datum.diverged > 0 ? null : pow(10, datum.log10_final_loss_ci_high)")
+    loss_y = alt.Y("loss:Q", title="final loss (log; top edge: runs diverged)",
+                   scale=alt.Scale(type="log", domain=[1e-7, 1e3], clamp=True))
+    finite = loss.transform_filter("datum.diverged == 0")
+    losses = alt.layer(
+        finite.transform_filter("datum.stage == 'coarse'").mark_line(strokeWidth=1.5, opacity=0.6, point=True)
+        .encode(x=x, y=loss_y, color=color),
+        finite.transform_filter("datum.stage == 'fine'").mark_errorbar(ticks=True).encode(
+            x=x, y=alt.Y("loss_low:Q", title="", scale=alt.Scale(type="log", domain=[1e-7, 1e3], clamp=True)),
+            y2="loss_high:Q", color=color),
+        loss.transform_filter("datum.stage == 'fine'").mark_point(size=90, filled=True).encode(
+            x=x, y=loss_y, color=color, tooltip=tooltip,
+            shape=alt.condition("datum.best", alt.value("diamond"), alt.value("circle"))),
+        loss.transform_filter("datum.diverged > 0").mark_point(shape="cross", size=70, filled=True).encode(
+            x=x, y=loss_y, color=color, tooltip=tooltip),
+        alt.Chart(alt.InlineData(values=[{"loss": 0.5}, {"loss": p["threshold"]}])).mark_rule(
+            color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH).encode(y="loss:Q"),
+    ).properties(width="container", height=theme.HEIGHT - 60,
+                 title=alt.Title("Final loss after the budget, each rate of each sweep",
+                                 subtitle="grey dashed: ½ (a constant prediction) and the threshold; lines: coarse "
+                                          f"grid, {p['coarse_seeds']} seeds; dots with 95% intervals: {p['seeds']} "
+                                          "seeds at the best rate (diamond) and its neighbours"))
+    y = alt.Y("reached_share:Q", title=f"share reaching {p['threshold']:g}", scale=alt.Scale(domain=[0, 1]))
+    shares = alt.layer(
         coarse.mark_line(strokeWidth=1.5, opacity=0.6, point=True).encode(x=x, y=y, color=color),
         fine.mark_errorbar(ticks=True).encode(x=x, y=alt.Y("reached_share_ci_low:Q", title=""),
                                               y2="reached_share_ci_high:Q", color=color),
@@ -112,12 +137,9 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
             x=x, y=y, color=color, shape=alt.condition("datum.best", alt.value("diamond"), alt.value("circle")),
             tooltip=tooltip),
         coarse.mark_point(size=40, opacity=0).encode(x=x, y=y, tooltip=tooltip),
-    ).add_params(depth_param).properties(
-        width="container", height=theme.HEIGHT,
-        title=alt.Title("Learning-rate sweeps: which networks reach the threshold, and at which rates",
-                        subtitle=f"lines: coarse grid, {p['coarse_seeds']} seeds per rate; "
-                                 f"dots with 95% intervals: {p['seeds']} seeds at the best rate and its neighbours "
-                                 "(diamond: best)"))
+    ).properties(width="container", height=150,
+                 title="Share of runs reaching the threshold within the budget")
+    return alt.vconcat(losses, shares, spacing=16).add_params(depth_param)
 
 
 FIGURE = Figure(
@@ -138,10 +160,11 @@ FIGURE = Figure(
     compute=compute,
     chart=chart,
     alt_text=(
-        "Share of runs reaching the loss threshold against the learning rate (log scale) for six networks (plain, "
-        "batch norm, residual, residual + batch norm, LSUV, MetaInit), with a depth selector. At depth "
-        "{{ value: solutions-training.deep }} only the residual networks reach the threshold at any rate; the plain, "
-        "batch-norm, LSUV and MetaInit networks stall at every rate of the grid, or diverge at the largest."
+        "Two panels against the learning rate (log scale), with a depth selector: the final loss of each rate of each "
+        "sweep, and the share of runs reaching the loss threshold, for six networks (plain, "
+        "batch norm, residual, residual + batch norm, LSUV, MetaInit). At depth "
+        "{{ value: solutions-training.deep }} only the residual networks reach the threshold at their best rate; the "
+        "plain, batch-norm, LSUV and MetaInit networks end near the constant prediction's loss or diverge."
     ),
     claims=(
         Claim("grid-brackets", All(*[check for name in NETWORKS for depth in PARAMS["depths"] for check in (
