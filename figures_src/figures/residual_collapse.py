@@ -13,7 +13,7 @@ from figures_src.stats import mean_ci
 from figures_src.theory import (arccos_map, iterate_correlation, residual_batch_norm_recursion,
                                 residual_recursion)
 
-PARAMS = {"d_in": 64, "width": 512, "depth": 100, "n_inputs": 32, "input_seed": 0, "seeds": 16,
+PARAMS = {"d_in": 64, "width": 256, "depth": 100, "n_inputs": 32, "input_seed": 0, "seeds": 16,
           "branch_vars": [0.01, 0.1, 1.0], "stored_every": 2, "other_depths": [10, 1000, 10000]}
 ARCHITECTURES = ["plain", "residual", "residual + batch norm"]
 
