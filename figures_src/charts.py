@@ -126,3 +126,32 @@ def dot_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, str
                 shape="cross", size=120, filled=True).encode(**{**encoding, "shape": alt.value("cross")}))
         panels.append(alt.layer(*layers).properties(height=34 * len(labels), title=alt.Title(title, fontSize=12)))
     return alt.hconcat(*panels, spacing=6)
+
+
+# ---- chapter 4 (Solutions)
+
+def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, str, str]], colors: dict[str, str],
+                row_field: str = "case") -> alt.HConcatChart:
+    """`dot_panels` for aggregated rows: one small panel per measure (field, title, "linear" or "log"), a row
+    per network, a dot at the mean over networks and a bar over its 95% interval (`<field>_ci_low` …
+    `<field>_ci_high`), coloured by `color_key`. A mean that is not a finite number is left out."""
+    data = alt.Chart(table(rows))
+    color = alt.Color("color_key:N", scale=alt.Scale(domain=list(colors), range=list(colors.values())), legend=None)
+    panels = []
+    for i, (field, title, scale) in enumerate(measures):
+        y = alt.Y(f"{row_field}:N", sort=labels, title=None,
+                  axis=alt.Axis(labels=i == 0, ticks=i == 0, labelLimit=220, labelFontSize=12))
+        x_scale = alt.Scale(type="log") if scale == "log" else alt.Scale(domain=[0, 1])
+        x = alt.X(f"{field}:Q", title=None, scale=x_scale,
+                  axis=alt.Axis(tickCount=4, format="~g" if scale != "log" else ".0e"))
+        tooltip = [alt.Tooltip(f"{row_field}:N", title="network"), alt.Tooltip("networks:Q"),
+                   alt.Tooltip(f"{field}:Q", title=f"{title} (mean)", format=".4~g"),
+                   alt.Tooltip(f"{field}_ci_low:Q", title="95% interval from", format=".4~g"),
+                   alt.Tooltip(f"{field}_ci_high:Q", title="to", format=".4~g")]
+        shown = data.transform_filter(f"isValid(datum.{field})")
+        panels.append(alt.layer(
+            shown.mark_rule(strokeWidth=2.5).encode(x=alt.X(f"{field}_ci_low:Q", scale=x_scale),
+                                                    x2=f"{field}_ci_high:Q", y=y, color=color),
+            shown.mark_point(size=80, filled=True).encode(x=x, y=y, color=color, tooltip=tooltip),
+        ).properties(height=34 * len(labels), title=alt.Title(title, fontSize=12)))
+    return alt.hconcat(*panels, spacing=6)

@@ -16,7 +16,7 @@ from figures_src.curvature import HessianOperator, lanczos
 from figures_src.initialization import lsuv, metainit, model_gradient_quotient
 from figures_src.measures import correlation_by_depth, useful_gradient_share
 from figures_src.model import MLP, MLPConfig, seeded
-from figures_src.training import steps_to, teacher_task, train
+from figures_src.training import run_outcomes, steps_to, teacher_task, train_stacked
 
 # The regime (chapter 3's task and loss): full-batch gradient descent at one fixed learning rate for every
 # network, width 64, so that depth 100 is deep for the width (depth/width > 1).
@@ -34,6 +34,16 @@ NETWORKS = {
 }
 DTYPE = torch.float64
 RUNS = "chapter-4-network"  # the kind of run in the shared cache
+
+
+def single_thread(compute):
+    """Run `compute()` on one thread: small batched products are faster so on a shared 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return compute()
+    finally:
+        torch.set_num_threads(threads)
 
 
 def task(setup: dict = SETUP) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,38 +68,36 @@ def build(architecture: str, init: str, depth: int, seed: int, setup: dict = SET
     return net
 
 
-def measure_and_train(run: dict) -> dict:
+def measure(run: dict) -> dict:
     """One run (architecture, init, depth, seed, setup): the instruments at initialisation (c̄_l on the
     task's inputs for every layer, useful gradient share of the readout, gradient quotient, λ_max by
-    Lanczos) and the training curve (loss before each step, inf after a divergence), as JSON."""
-    setup, seed = run["setup"], run["seed"]
-    x, y = task(setup)
-    net = build(run["architecture"], run["init"], run["depth"], seed, setup)
-    with torch.no_grad():
-        features = net.features(x)
-        profile = correlation_by_depth(features)
-        useful = useful_gradient_share(features[-1] @ features[-1].T).item()
-        output_std = net(x).std().item()
-    gq = model_gradient_quotient(net, x, y)
-    operator = HessianOperator(net, x, y)
-    top = lanczos(operator, operator.dim, max_steps=setup["lanczos_steps"], tol=1e-3,
-                  generator=seeded(60_000 + seed), which="top").top
-    losses = train(net, x, y, setup["lr"], setup["steps"])
-    return {"correlation": profile[-1].item(), "profile": profile.tolist(), "useful_share": useful,
-            "output_std": output_std, "gradient_quotient": gq, "lambda_max": top,
-            "initial_loss": losses[0].item(), "losses": losses.tolist(), "final_loss": losses[-1].item(),
-            "steps_to": steps_to(losses, setup["threshold"]).item()}
+    Lanczos, the output's spread), as JSON. Training is in the learning-rate sweeps (`sweeps`)."""
+    def compute():
+        setup, seed = run["setup"], run["seed"]
+        x, y = task(setup)
+        net = build(run["architecture"], run["init"], run["depth"], seed, setup)
+        with torch.no_grad():
+            features = net.features(x)
+            profile = correlation_by_depth(features)
+            useful = useful_gradient_share(features[-1] @ features[-1].T).item()
+            output_std = net(x).std().item()
+        gq = model_gradient_quotient(net, x, y)
+        operator = HessianOperator(net, x, y)
+        top = lanczos(operator, operator.dim, max_steps=setup["lanczos_steps"], tol=1e-3,
+                      generator=seeded(60_000 + seed), which="top").top
+        return {"correlation": profile[-1].item(), "profile": profile.tolist(), "useful_share": useful,
+                "output_std": output_std, "gradient_quotient": gq, "lambda_max": top}
+    return single_thread(compute)
 
 
 def runs_over_seeds(networks: list[tuple[str, str, int]], seeds: int, setup: dict = SETUP) -> list[list[dict]]:
-    """For each (architecture, initialisation, depth), its runs with seeds 0 … seeds − 1 (`measure_and_train`,
-    with the profile and the losses as tensors). A figure asks for all its runs in this one call, so that
+    """For each (architecture, initialisation, depth), its runs with seeds 0 … seeds − 1 (`measure`, with the
+    profile as a tensor). A figure asks for all its runs in this one call, so that
     processes computing figures at the same time split the runs they have in common."""
     runs = [{"architecture": architecture, "init": init, "depth": depth, "seed": seed, "setup": setup}
             for architecture, init, depth in networks for seed in range(seeds)]
-    results = [result | {"profile": torch.tensor(result["profile"], dtype=DTYPE),
-                         "losses": torch.tensor(result["losses"], dtype=DTYPE)}
-               for result in shared_runs(RUNS, runs, measure_and_train, __name__)]
+    results = [result | {"profile": torch.tensor(result["profile"], dtype=DTYPE)}
+               for result in shared_runs(RUNS, runs, measure, __name__)]
     return [results[k * seeds:(k + 1) * seeds] for k in range(len(networks))]
 
 
@@ -105,3 +113,70 @@ def diverged(runs: list[dict]) -> int:
 def value_key(label: str) -> str:
     """A network's label as part of a living number's name: "residual + batch norm" → "residual_batch_norm"."""
     return re.sub(r"\W+", "_", label).lower()
+
+
+# ---- learning-rate sweeps: every network at its own best rate
+
+SWEEP = {"lrs": [10.0 ** k for k in range(-5, 3)],  # the coarse grid, 1e-5 … 1e2; the fine stage adds √10 steps
+         "coarse_seeds": 2, "seeds": 8, "diverged_factor": 10.0, "sweep_dtype": "float32"}
+SWEEP_RUNS = "chapter-4-sweep"
+
+
+def rate_order(losses: torch.Tensor, outcomes: list[str], threshold: float) -> tuple:
+    """How good a learning rate is from its runs (smaller is better): most runs reaching the threshold, then
+    fewest diverged, then the fewest steps to the threshold (mean over the runs that reached it), then the
+    lowest mean final loss of the runs that did not diverge."""
+    reached = [o == "reached" for o in outcomes]
+    steps = [steps_to(curve[~torch.isnan(curve)], threshold).item() for curve in losses]
+    finite_steps = [s for s, r in zip(steps, reached) if r]
+    finals = [curve[~torch.isnan(curve)][-1].item() for curve, o in zip(losses, outcomes) if o != "diverged"]
+    return (-sum(reached), sum(o == "diverged" for o in outcomes),
+            sum(finite_steps) / len(finite_steps) if finite_steps else math.inf,
+            sum(finals) / len(finals) if finals else math.inf)
+
+
+def sweep_run(run: dict) -> dict:
+    """One network (architecture, init, depth) over a learning-rate sweep in two stages: `coarse_seeds`
+    seeds at every rate of the grid, then `seeds` seeds at the best coarse rate and its two neighbours on the
+    grid at a factor √10 (the best coarse rate ÷√10, itself and ×√10). Every run's loss curve (NaN after it stopped), outcome (reached / diverged / stalled) and steps to
+    the threshold (inf if never), as JSON."""
+    setup, sweep = run["setup"], run["sweep"]
+    dtype = getattr(torch, sweep["sweep_dtype"])
+    x, y = task(setup)
+    x, y = x.to(dtype), y.to(dtype)
+    nets = [build(run["architecture"], run["init"], run["depth"], seed, setup) for seed in range(sweep["seeds"])]
+    stacked = [torch.stack([n.weights[i].detach().to(dtype) for n in nets]) for i in range(len(nets[0].weights))]
+    config = nets[0].config
+    lrs = list(sweep["lrs"])
+
+    def stage(name: str, rates: list[float], seeds: int) -> list[dict]:
+        index = torch.arange(seeds).repeat(len(rates))
+        rate = torch.tensor(rates, dtype=torch.float64).repeat_interleave(seeds)
+        losses = train_stacked([w[index] for w in stacked], x, y, rate.to(dtype), setup["steps"], config.batch_norm,
+                               config.branch_scale, sweep["diverged_factor"])
+        outcomes = run_outcomes(losses, setup["threshold"], sweep["diverged_factor"])
+        return [{"stage": name, "lr": r, "seed": int(s), "losses": curve.tolist(), "outcome": o,
+                 "steps_to": steps_to(curve[~torch.isnan(curve)], setup["threshold"]).item(),
+                 "final_loss": curve[~torch.isnan(curve)][-1].item()}
+                for r, s, curve, o in zip(rate.tolist(), index.tolist(), losses, outcomes)]
+
+    def best(records: list[dict], rates: list[float]) -> float:
+        def order(r):
+            group = [g for g in records if g["lr"] == r]
+            return rate_order(torch.tensor([g["losses"] for g in group], dtype=torch.float64),
+                              [g["outcome"] for g in group], setup["threshold"])
+        return min(rates, key=order)
+
+    def compute():
+        coarse = stage("coarse", lrs, sweep["coarse_seeds"])
+        centre = best(coarse, lrs)
+        rates = [centre / 10 ** 0.5, centre, centre * 10 ** 0.5]
+        fine = stage("fine", rates, sweep["seeds"])
+        return {"runs": coarse + fine, "best_lr": best(fine, rates), "coarse_best_lr": centre}
+    return single_thread(compute)
+
+
+def sweeps(networks: list[tuple[str, str, int]], setup: dict = SETUP, sweep: dict = SWEEP) -> list[dict]:
+    """`sweep_run` for each (architecture, initialisation, depth), shared between figures and processes."""
+    items = [{"architecture": a, "init": i, "depth": d, "setup": setup, "sweep": sweep} for a, i, d in networks]
+    return shared_runs(SWEEP_RUNS, items, sweep_run, __name__)

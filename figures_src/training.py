@@ -109,3 +109,74 @@ def steps_to(losses: torch.Tensor, threshold: float) -> torch.Tensor:
     below = losses <= threshold
     first = below.to(torch.int64).argmax(dim=-1).to(torch.float64)
     return torch.where(below.any(dim=-1), first, torch.full_like(first, float("inf")))
+
+
+# ---- chapter 4 (Solutions)
+
+def stacked_forward(weights: list[torch.Tensor], x: torch.Tensor, batch_norm: bool = False,
+                    branch_scale: float | None = None) -> torch.Tensor:
+    """f for B stacked networks of one architecture on the same inputs x (N, d_in): (B, N, d_out). Same
+    computation as `MLP.forward` (plain or residual stream, batch norm over each network's own batch)."""
+    def norm(h):
+        if not batch_norm:
+            return h
+        mean = h.mean(dim=1, keepdim=True)
+        var = h.var(dim=1, correction=0, keepdim=True)
+        return (h - mean) / torch.sqrt(var + 1e-5)
+    h = x.expand(weights[0].shape[0], *x.shape)
+    if branch_scale is None:
+        for w in weights[:-1]:
+            h = torch.relu(norm(h @ w.transpose(1, 2)))
+    else:
+        h = h @ weights[0].transpose(1, 2)
+        for w in weights[1:-1]:
+            h = h + branch_scale * (torch.relu(norm(h)) @ w.transpose(1, 2))
+    return h @ weights[-1].transpose(1, 2)
+
+
+def train_stacked(weights: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, lrs, steps: int,
+                  batch_norm: bool = False, branch_scale: float | None = None,
+                  diverged_factor: float = 10.0) -> torch.Tensor:
+    """Full-batch gradient descent on B stacked networks at once (network b at learning rate lrs[b]; the
+    weights given are not modified). Returns (B, steps + 1) losses (float64): the loss before each step and
+    after the last. A run whose loss is non-finite or above `diverged_factor` × its initial loss stops there:
+    that loss is recorded (inf if non-finite) and the rest of its curve is NaN (not run)."""
+    weights = [w.detach().clone().requires_grad_(True) for w in weights]
+    n_models = weights[0].shape[0]
+    lrs = torch.as_tensor(lrs, dtype=x.dtype, device=x.device).reshape(-1, 1, 1)
+    losses = torch.full((n_models, steps + 1), float("nan"), dtype=torch.float64, device=x.device)
+    alive = torch.ones(n_models, dtype=torch.bool, device=x.device)
+    for step in range(steps + 1):
+        live = alive.nonzero().flatten()  # only the runs still going are computed
+        per_model = 0.5 * (stacked_forward([w[live] for w in weights], x, batch_norm, branch_scale) - y).pow(2).sum(
+            dim=(1, 2)) / x.shape[0]
+        values = per_model.detach().double()
+        values = torch.where(torch.isfinite(values), values, torch.full_like(values, float("inf")))
+        losses[live, step] = values
+        ok = torch.isfinite(values)
+        if step > 0:
+            ok &= values <= diverged_factor * losses[live, 0]
+        alive[live] = ok
+        if step == steps or not ok.any():
+            break
+        grads = torch.autograd.grad(per_model[ok].sum(), weights)
+        with torch.no_grad():
+            for w, g in zip(weights, grads):
+                w[live] -= lrs[live] * g[live]
+    return losses
+
+
+def run_outcomes(losses: torch.Tensor, threshold: float, diverged_factor: float = 10.0) -> list[str]:
+    """Each run's outcome from its loss curve (`train_stacked`): "reached" (loss at or below threshold within
+    the steps run), "diverged" (a non-finite loss, or one above diverged_factor × the initial loss), else
+    "stalled"."""
+    outcomes = []
+    for curve in losses:
+        ran = curve[~torch.isnan(curve)]
+        if (ran <= threshold).any():
+            outcomes.append("reached")
+        elif (~torch.isfinite(ran)).any() or (ran > diverged_factor * ran[0]).any():
+            outcomes.append("diverged")
+        else:
+            outcomes.append("stalled")
+    return outcomes

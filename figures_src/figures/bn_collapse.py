@@ -6,9 +6,11 @@ import torch
 from figures_src import theme
 from figures_src.charts import (angle_x, architecture_color, at_slider_layer, class_strip, layer_slider, layer_title,
                                 unit_color)
+from figures_src.claims import Above, All, Below, Claim, Differs, Near
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, correlation_by_depth, effective_rank, off_diagonal
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, great_circle, seeded
+from figures_src.stats import difference_ci, mean_ci
 from figures_src.theory import batch_norm_correlation, iterate_correlation
 
 # The circle, the network's weights and the readout are those of `collapse-function` (same seed, same draws):
@@ -16,7 +18,7 @@ from figures_src.theory import batch_norm_correlation, iterate_correlation
 PARAMS = {
     "d_in": 64, "width": 256, "depth": 100, "n_points": 72, "units_shown": 3, "classes": 3, "seed": 1,
     "stored_layers": [0, 1, 2, 5, 10, 20, 50, 100],
-    "n_inputs": 32, "input_seed": 0, "seeds": 4, "curve_layers_every": 4,
+    "n_inputs": 32, "input_seed": 0, "seeds": 16, "curve_layers_every": 4,
 }
 ARCHITECTURES = ["plain", "batch norm"]
 
@@ -50,6 +52,7 @@ def compute(p: dict) -> Result:
     theory_plain = iterate_correlation(off_diagonal(cosine_matrix(x)).double(), p["depth"]).mean(dim=1)
     theory_bn = batch_norm_correlation(p["n_inputs"])
     shown = sorted(set(range(0, p["depth"] + 1, p["curve_layers_every"])) | {1, 3, 5})
+    per_arch = {}
     for arch in ARCHITECTURES:
         cosines, ranks = [], []
         for seed in range(p["seeds"]):
@@ -60,19 +63,23 @@ def compute(p: dict) -> Result:
             cosines.append(correlation_by_depth(feats))
             ranks.append(torch.stack([effective_rank(f) for f in feats]))
         cosines, ranks = torch.stack(cosines), torch.stack(ranks)
+        per_arch[arch] = (cosines, ranks)
         for l in shown:
             theory = theory_plain[l] if arch == "plain" else (theory_bn if l > 0 else theory_plain[0])
-            rows.append({"panel": "depth", "architecture": arch, "layer": l,
-                         "correlation": cosines[:, l].mean(), "correlation_min": cosines[:, l].min(),
-                         "correlation_max": cosines[:, l].max(), "theory": theory,
-                         "effective_rank": ranks[:, l].mean(), "effective_rank_min": ranks[:, l].min(),
-                         "effective_rank_max": ranks[:, l].max()})
+            rows.append({"panel": "depth", "architecture": arch, "layer": l, "networks": p["seeds"],
+                         **mean_ci(cosines[:, l]).columns("correlation"), "theory": theory,
+                         **mean_ci(ranks[:, l]).columns("effective_rank")})
         key = arch.replace(" ", "_")
         for l in (1, 10, 50, 100):
-            values[f"{key}_cosine_l{l}"] = cosines[:, l].mean()
-            values[f"{key}_rank_l{l}"] = ranks[:, l].mean()
+            values.update(mean_ci(cosines[:, l]).values(f"{key}_cosine_l{l}"))
+            values.update(mean_ci(ranks[:, l]).values(f"{key}_rank_l{l}"))
         values[f"{key}_max_cosine_after_l1"] = cosines[:, 1:].mean(dim=0).max()
         values[f"{key}_min_cosine_after_l1"] = cosines[:, 1:].mean(dim=0).min()
+    # plain vs batch norm: the same inputs and the same weight seeds, so paired
+    (pc, pr), (bc, br) = per_arch["plain"], per_arch["batch norm"]
+    values.update(difference_ci(pc[:, 100], bc[:, 100], paired=True).values("cosine_l100_plain_minus_batch_norm"))
+    values.update(difference_ci(br[:, 100], pr[:, 100], paired=True).values("rank_l100_batch_norm_minus_plain"))
+    values.update(mean_ci(bc[:, 1:].mean(dim=1)).values("batch_norm_cosine_mean_over_layers"))
     values["rank_l0"] = ranks[:, 0].mean()
     values["theory_bn"] = theory_bn
     values["one_over_pi"] = 1 / torch.pi
@@ -107,7 +114,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     def panel(field: str, title: str, domain: list, theory: bool, height: int) -> alt.LayerChart:
         y = alt.Y(f"{field}:Q", title=title, scale=alt.Scale(domain=domain))
         layers = [
-            depth.mark_area(opacity=0.15, clip=True).encode(x=x, y=f"{field}_min:Q", y2=f"{field}_max:Q",
+            depth.mark_area(opacity=0.2, clip=True).encode(x=x, y=f"{field}_ci_low:Q", y2=f"{field}_ci_high:Q",
                                                             color=arch_color),
             depth.mark_line(strokeWidth=2, clip=True).encode(x=x, y=y, color=arch_color),
             depth.mark_point(size=60, filled=True, opacity=0, clip=True).encode(x=x, y=y, tooltip=tooltip),
@@ -128,12 +135,12 @@ FIGURE = Figure(
     id="bn-collapse",
     title="Batch normalisation keeps the function rich at every depth",
     caption=(
-        "Top: the network of chapter 1's first figure (same circle of inputs, same weights, same readout) with "
+        "Top: one network, that of chapter 1's first figure (same circle of inputs, same weights, same readout) with "
         "batch normalisation before every ReLU (the batch: the {{ value: bn-collapse.n_points }} points of the "
         "circle). Move the slider: at layer {{ value: bn-collapse.depth }} the units still vary along the circle and the "
         "readout predicts {{ value: bn-collapse.circle_classes_l100 }} classes. Middle: mean cosine of "
         "{{ value: bn-collapse.n_inputs }} random inputs (a batch of {{ value: bn-collapse.n_inputs }}), "
-        "{{ value: bn-collapse.seeds }} networks each; with batch norm it stays at "
+        "{{ value: bn-collapse.seeds }} networks each (bands: 95% intervals over networks); with batch norm it stays at "
         "{{ value: bn-collapse.batch_norm_cosine_l100 | .3f }} at layer 100, the predicted "
         "F(−1/(N−1)) = {{ value: bn-collapse.theory_bn | .3f }}. Bottom: the effective rank of the batch "
         "falls to {{ value: bn-collapse.plain_rank_l100 | .2f }} without batch norm and stays at "
@@ -152,5 +159,18 @@ FIGURE = Figure(
         "effective rank: plain falls from {{ value: bn-collapse.rank_l0 | .1f }} to "
         "{{ value: bn-collapse.plain_rank_l100 | .2f }}, batch norm stays near "
         "{{ value: bn-collapse.batch_norm_rank_l100 | .1f }}."
+    ),
+    claims=(
+        Claim("bn-at-fixed-point", All(Near("batch_norm_cosine_l50", "theory_bn", 0.01),
+                                       Near("batch_norm_cosine_l100", "theory_bn", 0.01))),
+        Claim("plain-collapses", Above("plain_cosine_l100", 0.95, interval=True)),
+        Claim("bn-below-plain", All(Differs("cosine_l100_plain_minus_batch_norm"),
+                                    Above("cosine_l100_plain_minus_batch_norm", 0.5))),
+        Claim("rank-kept", All(Differs("rank_l100_batch_norm_minus_plain"), Above("rank_l100_batch_norm_minus_plain", 0),
+                               Below("plain_rank_l100", 1.5, interval=True),
+                               Above("batch_norm_rank_l100", 10, interval=True))),
+        Claim("classes-kept", Above("circle_classes_l100", 1)),
+        Claim("neighbours-decorrelate", All(Above("circle_neighbour_cosine_l1", 0.9),
+                                            Near("circle_neighbour_cosine_l100", "circle_mean_cosine_l100", 0.1))),
     ),
 )

@@ -5,13 +5,15 @@ import torch
 
 from figures_src import theme
 from figures_src.charts import architecture_color
+from figures_src.claims import Above, All, Below, Claim, Differs, Near
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, correlation_by_depth, off_diagonal
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, seeded
+from figures_src.stats import mean_ci
 from figures_src.theory import (arccos_map, iterate_correlation, residual_batch_norm_recursion,
                                 residual_recursion)
 
-PARAMS = {"d_in": 64, "width": 512, "depth": 100, "n_inputs": 32, "input_seed": 0, "seeds": 3,
+PARAMS = {"d_in": 64, "width": 256, "depth": 100, "n_inputs": 32, "input_seed": 0, "seeds": 16,
           "branch_vars": [0.01, 0.1, 1.0], "stored_every": 2, "other_depths": [10, 1000, 10000]}
 ARCHITECTURES = ["plain", "residual", "residual + batch norm"]
 
@@ -46,17 +48,18 @@ def compute(p: dict) -> Result:
                     runs.append(correlation_by_depth(net.features(x)))
             runs = torch.stack(runs).double()
             mean = runs.mean(dim=0)
-            rows += [{"branch_var": branch_var, "architecture": arch, "layer": l, "correlation": mean[l],
-                      "correlation_min": runs[:, l].min(), "correlation_max": runs[:, l].max(), "theory": theory[l]}
-                     for l in shown]
+            rows += [{"branch_var": branch_var, "architecture": arch, "layer": l, "networks": p["seeds"],
+                      **mean_ci(runs[:, l]).columns("correlation"), "theory": theory[l]} for l in shown]
             key = f"{'res' if arch == 'residual' else 'resbn'}_a{branch_var:g}".replace(".", "p")
-            values[f"{key}_l{depth}"] = mean[depth]
+            values.update(mean_ci(runs[:, depth]).values(f"{key}_l{depth}"))
+            values.update(mean_ci(runs[:, 10]).values(f"{key}_l10"))
             values[f"{key}_theory_l{depth}"] = theory[depth]
             values[f"{key}_max_gap"] = (mean - theory).abs().max()
-            values[f"{key}_l10"] = mean[10]
+            values[f"{key}_theory_l10"] = theory[10]
     values["plain_theory_l100"] = plain[depth]
+    values["plain_theory_l10"] = plain[10]
     values["resbn_max_cosine"] = max(r["correlation"] for r in rows
-                                     if r["architecture"] == "residual + batch norm").item()
+                                     if r["architecture"] == "residual + batch norm")
     # α² = 1/L at other depths, from c_0 = 0: the stream's cosine, and the cosine after one more ReLU.
     zero = torch.zeros(1, dtype=torch.float64)
     for length in [depth] + p["other_depths"]:
@@ -82,7 +85,7 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
                alt.Tooltip("correlation:Q", title="measured", format=".4f"),
                alt.Tooltip("theory:Q", title="recursion", format=".4f")]
     return alt.layer(
-        measured.mark_area(opacity=0.15, clip=True).encode(x=x, y="correlation_min:Q", y2="correlation_max:Q",
+        measured.mark_area(opacity=0.15, clip=True).encode(x=x, y="correlation_ci_low:Q", y2="correlation_ci_high:Q",
                                                           color=color),
         measured.mark_line(strokeWidth=2.5, clip=True).encode(x=x, y=y, color=color),
         data.transform_filter("datum.architecture == 'plain'").mark_line(
@@ -103,8 +106,8 @@ FIGURE = Figure(
     caption=(
         "Mean cosine c̄ₗ between the residual streams hˡ of {{ value: residual-collapse.n_inputs }} random inputs, "
         "for hˡ = hˡ⁻¹ + α·Wˡ relu(hˡ⁻¹) (green) and with batch norm in the branch (purple), width "
-        "{{ value: residual-collapse.width }}, {{ value: residual-collapse.seeds }} networks each (band: lowest to "
-        "highest). Grey dashed: the recursions of the text. Choose the branch scale: with α² = 1 the stream still "
+        "{{ value: residual-collapse.width }}, {{ value: residual-collapse.seeds }} networks each (band: 95% "
+        "interval over networks). Grey dashed: the recursions of the text. Choose the branch scale: with α² = 1 the stream still "
         "collapses ({{ value: residual-collapse.res_a1_l100 | .3f }} at layer 100), only more slowly than the plain "
         "network (dotted, {{ value: residual-collapse.plain_theory_l100 | .3f }}); with α² = 1/L it ends at "
         "{{ value: residual-collapse.res_a0p01_l100 | .3f }} (recursion: "
@@ -121,5 +124,16 @@ FIGURE = Figure(
         "while the plain network's theory reaches {{ value: residual-collapse.plain_theory_l100 | .3f }}. With batch "
         "norm in the branches the mean cosine never exceeds {{ value: residual-collapse.resbn_max_cosine | .3f }}. Measured curves "
         "follow the dashed recursions."
+    ),
+    claims=(
+        Claim("unscaled-still-collapses", Above("res_a1_l100", 0.95, interval=True)),
+        Claim("unscaled-slower", Below("res_a1_l10_ci_high", "plain_theory_l10")),
+        Claim("scaled-stops", All(Below("res_a0p01_l100", 0.3, interval=True),
+                                  Near("res_a0p01_l100", "res_a0p01_theory_l100", 0.03))),
+        Claim("follows-recursion", All(Below("res_a1_max_gap", 0.03), Below("res_a0p01_max_gap", 0.03))),
+        Claim("bn-branches-decorrelated", Below("resbn_max_cosine", 0.35)),
+        Claim("depth-independent-limit", All(Near("scaled_stream_L10", "scaled_stream_L10000", 0.02),
+                                             Near("scaled_stream_L100", "scaled_stream_L10000", 0.02),
+                                             Near("scaled_relu_L10000", 0.4555, 0.001))),
     ),
 )

@@ -1,39 +1,69 @@
 """Every solution on every instrument: one comparison at depth 100."""
 
+import math
+
 import altair as alt
 
-from figures_src import theme
-from figures_src.charts import dot_panels
-from figures_src.experiments import NETWORKS, SETUP, diverged, runs_over_seeds, seed_mean, value_key
-from figures_src.figure import Figure, Result
+import torch
 
-PARAMS = {**SETUP, "depth": 100, "seeds": 2}
+from figures_src import theme
+from figures_src.charts import mean_panels
+from figures_src.claims import Above, All, Below, Claim, Differs
+from figures_src.experiments import NETWORKS, SETUP, SWEEP, runs_over_seeds, sweeps, value_key
+from figures_src.figure import Figure, Result
+from figures_src.stats import Estimate, difference_ci, mean_ci
+
+PARAMS = {**SETUP, **SWEEP, "depth": 100}
 MEASURES = [("correlation", "collapse: mean cosine c̄_L", "linear"),
             ("useful_share", "useful gradient share", "log"),
             ("lambda_max", "curvature: λ_max", "log"),
             ("gradient_quotient", "gradient quotient", "log"),
-            ("final_loss", "loss after training", "log")]
+            ("final_loss", "loss at the best rate", "log")]
+
+
+def geometric(samples: torch.Tensor) -> Estimate:
+    """The geometric mean over networks and its 95% interval (the bootstrap interval of the mean log)."""
+    logs = mean_ci(samples.log())
+    return Estimate(math.exp(logs.mean), math.exp(logs.low), math.exp(logs.high), logs.n)
 
 
 def compute(p: dict) -> Result:
     setup = {k: p[k] for k in SETUP}
-    runs = runs_over_seeds([(*NETWORKS[name], p["depth"]) for name in NETWORKS], p["seeds"], setup)
-    rows, values = [], {}
-    for name, results in zip(NETWORKS, runs):
-        for seed, r in enumerate(results):
-            rows.append({"network": name, "color_key": name, "seed": seed, **{m: r[m] for m, _, _ in MEASURES},
-                         "steps_to": r["steps_to"]})
-        for m, _, _ in MEASURES:
-            values[f"{value_key(name)}_{m}"] = seed_mean(results, m)  # final loss: inf if a run diverged
-        values[f"{value_key(name)}_diverged"] = diverged(results)
-    values.update({"depth": p["depth"], "seeds": p["seeds"], "lr": p["lr"], "steps": p["steps"]})
-    return Result(rows, values)
+    networks = [(*NETWORKS[name], p["depth"]) for name in NETWORKS]
+    runs = runs_over_seeds(networks, p["seeds"], setup)
+    trained = sweeps(networks, setup, {k: p[k] for k in SWEEP})
+    rows, summary, values = [], [], {}
+    per = {}
+    for name, results, sweep in zip(NETWORKS, runs, trained):
+        best = [r for r in sweep["runs"] if r["stage"] == "fine" and r["lr"] == sweep["best_lr"]]
+        for seed, (r, b) in enumerate(zip(results, best)):
+            rows.append({"network": name, "color_key": name, "seed": seed,
+                         **{m: r[m] for m, _, _ in MEASURES[:-1]}, "final_loss": b["final_loss"],
+                         "outcome": b["outcome"], "lr": b["lr"]})
+        per[name] = {m: torch.tensor([row[m] for row in rows if row["network"] == name], dtype=torch.float64)
+                     for m, _, _ in MEASURES}
+        row = {"network": name, "color_key": name, "networks": p["seeds"]}
+        for m, _, scale in MEASURES:
+            # scales that vary over decades between networks (log panels): geometric means
+            estimate = geometric(per[name][m]) if scale == "log" else mean_ci(per[name][m])
+            values.update(estimate.values(f"{value_key(name)}_{m}"))
+            row.update(estimate.columns(m))
+        summary.append(row)
+        values[f"{value_key(name)}_best_lr"] = sweep["best_lr"]
+    # the same seeds: LSUV and MetaInit rescale He's (or the orthogonal) draw, residual nets another
+    # architecture on the same inputs; unpaired where the architectures differ
+    for a, b in [("plain", "batch norm"), ("plain", "residual")]:
+        values.update(difference_ci(per[a]["correlation"], per[b]["correlation"], paired=False)
+                      .values(f"correlation_{value_key(a)}_minus_{value_key(b)}"))
+    values.update(difference_ci(per["residual"]["useful_share"].log10(), per["plain"]["useful_share"].log10(),
+                                paired=False).values("log10_useful_share_residual_minus_plain"))
+    values.update({"depth": p["depth"], "seeds": p["seeds"], "steps": p["steps"]})
+    return Result(rows, values, summary=summary)
 
 
 def chart(rows: list, p: dict) -> alt.HConcatChart:
     names = list(NETWORKS)
-    return dot_panels(rows, names, MEASURES, {n: theme.ARCHITECTURE_COLORS[n] for n in names},
-                      row_field="network", shape_field=None)
+    return mean_panels(rows, names, MEASURES, {n: theme.ARCHITECTURE_COLORS[n] for n in names}, row_field="network")
 
 
 FIGURE = Figure(
@@ -41,11 +71,12 @@ FIGURE = Figure(
     title="Every solution on every instrument",
     caption=(
         "The six networks of the training figure above at depth {{ value: solutions-summary.depth }}, "
-        "{{ value: solutions-summary.seeds }} seeds each, on the instruments of chapters 1 to 3, all measured at "
+        "{{ value: solutions-summary.seeds }} networks each (the mean cosine, and geometric means of the quantities on log "
+        "scales, with 95% intervals), on the instruments of chapters 1 to 3, all measured at "
         "initialisation on the task's inputs except the last: the mean cosine c̄_L at the last layer, the useful "
         "share of the readout gradient (zero-mean residuals against a shift of all outputs), the top Hessian "
         "eigenvalue, MetaInit's gradient quotient, and the loss after {{ value: solutions-summary.steps }} steps at "
-        "learning rate {{ value: solutions-summary.lr }}. Batch norm makes the loss invariant to the scale of the "
+        "each network's best learning rate (from the sweeps of the training figure). Batch norm makes the loss invariant to the scale of the "
         "weights before it, so its λ_max is not comparable with the others."
     ),
     params=PARAMS,
@@ -62,5 +93,14 @@ FIGURE = Figure(
         "{{ value: solutions-summary.plain_final_loss | .3f }}, residual "
         "{{ value: solutions-summary.residual_final_loss | .3f }}, residual + batch norm "
         "{{ value: solutions-summary.residual_batch_norm_final_loss | .3f }}."
+    ),
+    claims=(
+        Claim("bn-passes-first-test", All(Differs("correlation_plain_minus_batch_norm"),
+                                          Above("correlation_plain_minus_batch_norm", 0),
+                                          Below("batch_norm_correlation", 0.5, interval=True))),
+        Claim("init-leaves-collapse", All(Above("lsuv_correlation", 0.95, interval=True),
+                                          Above("metainit_correlation", 0.95, interval=True))),
+        Claim("residual-useful-share", All(Differs("log10_useful_share_residual_minus_plain"),
+                                           Above("log10_useful_share_residual_minus_plain", 0))),
     ),
 )
