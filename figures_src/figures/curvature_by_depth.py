@@ -212,7 +212,7 @@ FIGURE = Figure(
         "most negative one (triangles), divided by the width n; grey: the infinite-width Gauss–Newton prediction. "
         "Second: the curvature the gradient step actually meets. Third: the top eigenvector is almost exactly the "
         "direction that moves every output up together (cosine at least "
-        "{{ value: curvature-by-depth.min_alignment_w256 | .2f }} at width 256), less so for narrow deep networks. Bottom: the condition number of the tangent kernel "
+        "{{ value: curvature-by-depth.min_alignment_w256 | .3f }} at width 256), less so for narrow deep networks. Bottom: the condition number of the tangent kernel "
         "JJᵀ over these Gaussian inputs: bounded at infinite width, blowing up for narrow deep networks. Width 1024 and the "
         "deepest width-256 points have the kernel only (the Hessian would take too long to build)."
     ),

@@ -126,10 +126,10 @@ FIGURE = Figure(
         "and its asymptote (dotted), which is within {{ value: meaningful-variance.asymptote_error_l50 | .1% }} of the "
         "recursion at layer 50. A straight line of slope −2 is the 1/l² law. Bottom: the fraction of all neurons' second "
         "moment that varies across inputs. Bands and bars: 95% intervals of the means over networks. For infinite width it is (1 − c̄ₗ)(1 − 1/N) and keeps falling; a finite network "
-        "levels off where it meets the variance of the inputs' log-norms (dots), the scales s(x) that finite width "
+        "stops falling where it meets the variance of the inputs' log-norms (dots), the scales s(x) that finite width "
         "spreads apart: at layer 100, {{ value: meaningful-variance.pooled_l100_w64 | .3f }} for width 64 and "
-        "{{ value: meaningful-variance.pooled_l100_w256 | .3f }} for 256. Width 1024 is still falling at layer 100, "
-        "at {{ value: meaningful-variance.pooled_l100_w1024 | .4f }}."
+        "{{ value: meaningful-variance.pooled_l100_w256 | .3f }} for 256. Only width 64 has levelled off by layer 100; "
+        "256 and 1024 ({{ value: meaningful-variance.pooled_l100_w1024 | .4f }}) are still falling."
     ),
     params=PARAMS,
     claims=(
