@@ -78,7 +78,7 @@ class CleanBuild:
 
     @property
     def total_s(self) -> float:
-        return sum(self.stages.values())
+        return self.stages["total"]  # wall time: the offline build runs beside the PDF
 
 
 def clean_build(caches: Path, site: Path) -> CleanBuild:
@@ -93,13 +93,14 @@ def web_build(caches: Path, site: Path) -> float:
 
 
 STAGE_NAMES = {"web": "web site (figures computed in parallel, notebooks executed, pages)",
-               "pdf": "PDF", "offline": "offline copy (second MkDocs build, zip)"}
+               "pdf": "PDF", "offline": "offline copy (second MkDocs build, beside the PDF; zip)"}
 
 
 def build_section(clean: CleanBuild | None, prose_s: float, one_s: float, figure_id: str) -> str:
     lines = ["## Build", "", "| step | seconds | target | result |", "|---|---:|---|---|"]
     if clean:
-        lines += [f"| clean: {STAGE_NAMES[stage]} | {seconds:.1f} | | |" for stage, seconds in clean.stages.items()]
+        lines += [f"| clean: {STAGE_NAMES[stage]} | {seconds:.1f} | | |" for stage, seconds in clean.stages.items()
+                  if stage != "total"]
         lines.append(f"| **clean build, total** | **{clean.total_s:.1f}** | ≤ {CLEAN_TARGET_S} s "
                      f"| {verdict(clean.total_s <= CLEAN_TARGET_S)} |")
         ratio = prose_s / clean.total_s

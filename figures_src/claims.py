@@ -78,23 +78,18 @@ class Above(Check):
     value: str
     bound: str | float
     interval: bool = False
+    above = True  # Below flips the comparison and the ends of the intervals compared
 
     def evaluate(self, numbers, figure):
-        a, a_text = bound(numbers, figure, self.value, "low", self.interval)
-        b, b_text = bound(numbers, figure, self.bound, "high", self.interval)
-        return a > b, f"{a_text} above {b_text}"
+        near, far = ("low", "high") if self.above else ("high", "low")
+        a, a_text = bound(numbers, figure, self.value, near, self.interval)
+        b, b_text = bound(numbers, figure, self.bound, far, self.interval)
+        return (a > b if self.above else a < b), f"{a_text} {'above' if self.above else 'below'} {b_text}"
 
 
 @dataclass(frozen=True)
-class Below(Check):
-    value: str
-    bound: str | float
-    interval: bool = False
-
-    def evaluate(self, numbers, figure):
-        a, a_text = bound(numbers, figure, self.value, "high", self.interval)
-        b, b_text = bound(numbers, figure, self.bound, "low", self.interval)
-        return a < b, f"{a_text} below {b_text}"
+class Below(Above):
+    above = False
 
 
 @dataclass(frozen=True)

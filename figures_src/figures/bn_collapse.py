@@ -141,8 +141,8 @@ FIGURE = Figure(
         "readout predicts {{ value: bn-collapse.circle_classes_l100 }} classes. Middle: mean cosine of "
         "{{ value: bn-collapse.n_inputs }} random inputs (a batch of {{ value: bn-collapse.n_inputs }}), "
         "{{ value: bn-collapse.seeds }} networks each (bands: 95% intervals over networks); with batch norm it stays at "
-        "{{ value: bn-collapse.batch_norm_cosine_l100 | .3f }} at layer 100, the predicted "
-        "F(−1/(N−1)) = {{ value: bn-collapse.theory_bn | .3f }}. Bottom: the effective rank of the batch "
+        "{{ value: bn-collapse.batch_norm_cosine_l100 | ci .3f }} at layer 100, within 0.01 of the predicted "
+        "F(−1/(N−1)) = {{ value: bn-collapse.theory_bn | .3f }} (slightly above it). Bottom: the effective rank of the batch "
         "falls to {{ value: bn-collapse.plain_rank_l100 | .2f }} without batch norm and stays at "
         "{{ value: bn-collapse.batch_norm_rank_l100 | .1f }} with it."
     ),
