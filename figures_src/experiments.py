@@ -1,5 +1,8 @@
-"""The experiment chapter 4's figures share: one network per (architecture, initialisation, depth, seed) on
-chapter 3's task, its instruments at initialisation and its training curve.
+"""Runs several figures share, cached on disk by content.
+
+Chapter 4: one network per (architecture, initialisation, depth, seed) on chapter 3's task, its instruments at
+initialisation, and every network's learning-rate sweep. Chapters 1 and 2: the He networks whose cosines and
+variance split three figures measure (`collapse_runs`).
 
 A run is expensive (Lanczos, MetaInit, 80 training steps at depth 100) and several figures need the same
 ones, so runs are cached on disk by content (`cache.shared_runs`): figures computed in parallel processes
@@ -14,8 +17,9 @@ import torch
 from figures_src.cache import shared_runs
 from figures_src.curvature import HessianOperator, lanczos
 from figures_src.initialization import lsuv, metainit, model_gradient_quotient
-from figures_src.measures import correlation_by_depth, useful_gradient_share
-from figures_src.model import MLP, MLPConfig, seeded
+from figures_src.measures import (correlation_by_depth, gram, gram_split, log_norm_variance, pooled_variance_fraction,
+                                  useful_gradient_share)
+from figures_src.model import MLP, MLPConfig, gaussian_inputs, on_sphere, seeded
 from figures_src.training import run_outcomes, steps_to, teacher_task, train_stacked
 
 # The regime (chapter 3's task and loss): full-batch gradient descent at one fixed learning rate for every
@@ -180,3 +184,41 @@ def sweeps(networks: list[tuple[str, str, int]], setup: dict = SETUP, sweep: dic
     """`sweep_run` for each (architecture, initialisation, depth), shared between figures and processes."""
     items = [{"architecture": a, "init": i, "depth": d, "setup": setup, "sweep": sweep} for a, i, d in networks]
     return shared_runs(SWEEP_RUNS, items, sweep_run, __name__)
+
+
+# ---- chapters 1 and 2: the He networks that three figures measure, run once and shared
+
+COLLAPSE_RUNS = "collapse-runs"
+COLLAPSE_SERIES = ("mean_cosine", "pooled", "log_norm_var", "mean_sq", "variance")
+
+
+def collapse_run(item: dict) -> dict[str, list[float]]:
+    """One bias-free He network (item: d_in, n_inputs, input_seed, width, depth, seed; weights from
+    seeded(1000·width + seed)) on `n_inputs` Gaussian inputs rescaled to equal norm (`on_sphere`), measured at
+    every layer l = 0 … depth from its Gram matrix Gˡ: the mean pairwise cosine c̄ₗ, the pooled across-input
+    fraction, the variance of the log-norms, and the neurons' mean² and variance over inputs (`gram_split`)."""
+    x = on_sphere(gaussian_inputs(item["n_inputs"], item["d_in"], seeded(item["input_seed"])))
+    with torch.no_grad():
+        features = MLP(MLPConfig(d_in=item["d_in"], width=item["width"], depth=item["depth"]),
+                       seeded(1000 * item["width"] + item["seed"])).features(x)
+    grams = torch.stack([gram(f.double()) for f in features])
+    norms = grams.diagonal(dim1=-2, dim2=-1).sqrt()
+    cosines = grams / (norms[..., :, None] * norms[..., None, :])
+    n = grams.shape[-1]
+    mean_cosine = (cosines.sum(dim=(-1, -2)) - cosines.diagonal(dim1=-2, dim2=-1).sum(dim=-1)) / (n * (n - 1))
+    mean_sq, variance = gram_split(grams)
+    series = (mean_cosine, pooled_variance_fraction(grams), log_norm_variance(grams), mean_sq, variance)
+    return {name: values.tolist() for name, values in zip(COLLAPSE_SERIES, series)}
+
+
+def collapse_runs(p: dict, widths: list[int]) -> dict[int, dict[str, torch.Tensor]]:
+    """`collapse_run` for p["seeds"] networks of each width (p: d_in, n_inputs, input_seed, depth, seeds), shared
+    on disk with every figure that asks for the same networks: {width: {series: (network, layer)}}."""
+    items = [{"d_in": p["d_in"], "n_inputs": p["n_inputs"], "input_seed": p["input_seed"], "width": width,
+              "depth": p["depth"], "seed": seed} for width in widths for seed in range(p["seeds"])]
+    runs = shared_runs(COLLAPSE_RUNS, items, collapse_run, __name__)
+    out = {}
+    for k, width in enumerate(widths):
+        mine = runs[k * p["seeds"]:(k + 1) * p["seeds"]]
+        out[width] = {name: torch.tensor([run[name] for run in mine], dtype=torch.float64) for name in COLLAPSE_SERIES}
+    return out

@@ -10,6 +10,7 @@ Non-finite values (a diverged run) make the interval non-finite: such a statisti
 happened (counts of outcomes), never averaged.
 """
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -35,11 +36,14 @@ class Estimate:
         return {name: self.mean, f"{name}_ci_low": self.low, f"{name}_ci_high": self.high}
 
 
+def resample_index(n: int, resamples: int = RESAMPLES, seed: int = SEED) -> torch.Tensor:
+    """(resamples, n) indices of networks drawn with replacement: every bootstrap here draws these."""
+    return torch.randint(0, n, (resamples, n), generator=torch.Generator().manual_seed(seed))
+
+
 def bootstrap_means(samples: torch.Tensor, resamples: int = RESAMPLES, seed: int = SEED) -> torch.Tensor:
     """Means of `resamples` resamples (with replacement) of the first dimension of `samples`."""
-    n = samples.shape[0]
-    index = torch.randint(0, n, (resamples, n), generator=torch.Generator().manual_seed(seed))
-    return samples.detach().double().cpu()[index].mean(dim=1)
+    return samples.detach().double().cpu()[resample_index(samples.shape[0], resamples, seed)].mean(dim=1)
 
 
 def mean_ci(samples, seed: int = SEED) -> Estimate:
@@ -72,3 +76,42 @@ def difference_ci(a, b, paired: bool, seed: int = SEED) -> Estimate:
     tail = (1 - LEVEL) / 2
     low, high = torch.quantile(differences, torch.tensor([tail, 1 - tail], dtype=torch.float64)).tolist()
     return Estimate((a.mean() - b.mean()).item(), low, high, min(a.numel(), b.numel()))
+
+
+def mean_ci_columns(per_network: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(mean, 95% low, 95% high) over networks (first axis) of every column of `per_network` (networks, …),
+    by the percentile bootstrap of `mean_ci`, with its resamples (the same interval it gives for one
+    column), for all columns in one product. A column with a non-finite value gets a NaN interval."""
+    x = per_network.detach().double().cpu()
+    n = x.shape[0]
+    if n < 2:
+        raise ValueError(f"an interval needs at least 2 networks, got {n}")
+    flat = x.reshape(n, -1)
+    index = resample_index(n)
+    counts = torch.zeros(RESAMPLES, n, dtype=torch.float64).scatter_add_(1, index, torch.ones_like(index, dtype=torch.float64))
+    finite = torch.isfinite(flat).all(dim=0)
+    means = counts @ torch.where(finite, flat, 0.0) / n  # (resamples, columns)
+    tail = (1 - LEVEL) / 2
+    low, high = torch.quantile(means, torch.tensor([tail, 1 - tail], dtype=torch.float64), dim=0)
+    nan = torch.tensor(float("nan"), dtype=torch.float64)
+    low, high = torch.where(finite, low, nan), torch.where(finite, high, nan)
+    shape = x.shape[1:]
+    return flat.mean(dim=0).reshape(shape), low.reshape(shape), high.reshape(shape)
+
+
+def quantile_ci(samples: torch.Tensor, q: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(q-quantile, 95% low, 95% high) over the last axis: the distribution-free interval between the order
+    statistics whose ranks are n·q ∓ 1.96·√(n·q(1 − q)) (the binomial count of samples below the quantile)."""
+    n = samples.shape[-1]
+    ordered = samples.sort(dim=-1).values
+    half = 1.959964 * (n * q * (1 - q)) ** 0.5
+    low = min(max(int(n * q - half) - 1, 0), n - 1)  # ranks from 1 to indices from 0
+    high = min(max(int(n * q + half + 0.999999), 0), n - 1)
+    return samples.quantile(q, dim=-1), ordered[..., low], ordered[..., high]
+
+
+def geometric_mean_ci(samples) -> Estimate:
+    """The geometric mean over networks and its 95% interval (the bootstrap interval of the mean log), for
+    scales that vary over decades between networks."""
+    logs = mean_ci(torch.as_tensor(samples, dtype=torch.float64).log())
+    return Estimate(math.exp(logs.mean), math.exp(logs.low), math.exp(logs.high), logs.n)

@@ -144,5 +144,4 @@ def test_every_claimed_sentence_is_in_the_published_ledger_and_holds(site_dir):
                 on_pages.add(f"{'' if folder == '.' else folder + '/'}#{anchor}")
     assert on_pages == published
     claims_page = (site_dir / "claims" / "index.html").read_text()
-    assert all(f'id="ledger-' in claims_page for _ in ledger["claims"])
     assert claims_page.count("<li id=\"ledger-") == ledger["total"]

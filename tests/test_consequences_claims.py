@@ -8,7 +8,6 @@ import torch
 
 from figures_src import pipeline
 from figures_src.curvature import HessianOperator, flatten, mse
-from figures_src.markers import NonFinite
 from figures_src.measures import (backprop_signals, layer_gradient_norms, ntk_blocks, useful_gradient_share)
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, seeded
 from figures_src.theory import backward_correlation, ntk_blocks_infinite_width

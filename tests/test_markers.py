@@ -1,7 +1,6 @@
 """The page-marker grammar and the citation index, as units: every error names the page and what is wrong.
 (The built site's own pages exercise the same code end to end in test_site.py and test_links.py.)"""
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest

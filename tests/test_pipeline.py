@@ -7,7 +7,6 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 import sys
-from pathlib import Path
 
 import altair as alt
 import pytest

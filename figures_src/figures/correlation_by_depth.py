@@ -7,9 +7,10 @@ from figures_src import theme
 from figures_src.charts import width_encodings
 from figures_src.claims import Above, All, Below, Between, Claim, Differs, Indistinguishable, Near
 from figures_src.figure import Figure, Result, table
-from figures_src.measures import collapse_runs, cosine_matrix, mean_ci_columns, off_diagonal
+from figures_src.experiments import collapse_runs
+from figures_src.measures import cosine_matrix, off_diagonal
 from figures_src.model import gaussian_inputs, seeded
-from figures_src.stats import difference_ci, mean_ci
+from figures_src.stats import difference_ci, mean_ci, mean_ci_columns
 from figures_src.theory import iterate_correlation
 
 PARAMS = {"d_in": 64, "n_inputs": 32, "depth": 100, "widths": [64, 256, 1024], "seeds": 16, "input_seed": 0}

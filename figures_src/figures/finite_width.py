@@ -7,7 +7,7 @@ from figures_src import theme
 from figures_src.charts import at_slider_layer, layer_slider, shown_layer
 from figures_src.claims import Above, All, Below, Claim, Differs, Indistinguishable
 from figures_src.figure import Figure, Result, table
-from figures_src.measures import mean_ci_columns, quantile_ci
+from figures_src.stats import mean_ci_columns, quantile_ci
 from figures_src.model import finite_width_grams, seeded
 from figures_src.stats import RESAMPLES, SEED, Estimate, mean_ci
 from figures_src.theory import iterate_correlation

@@ -1,6 +1,5 @@
 """What initialisation schemes change, and what they cannot: He, orthogonal, LSUV, MetaInit, zero branches."""
 
-import math
 
 import altair as alt
 import torch
@@ -10,7 +9,7 @@ from figures_src.charts import mean_panels
 from figures_src.claims import Above, All, Below, Claim, Differs, Indistinguishable
 from figures_src.experiments import SETUP, build, runs_over_seeds, task, value_key
 from figures_src.figure import Figure, Result
-from figures_src.stats import Estimate, difference_ci, mean_ci
+from figures_src.stats import Estimate, difference_ci, geometric_mean_ci, mean_ci
 
 PARAMS = {**SETUP, "depth": 100, "seeds": 8}
 # (label, architecture, init, colour key of theme.ARCHITECTURE_COLORS)
@@ -31,16 +30,11 @@ MEASURES = [("correlation", "mean cosine c̄_L", "linear"), ("gradient_quotient"
 LOG_MEASURES = ("gradient_quotient", "lambda_max", "output_std")
 
 
-def geometric(samples) -> Estimate:
-    """The geometric mean over networks and its 95% interval (the bootstrap interval of the mean log)."""
-    logs = mean_ci(torch.as_tensor(samples, dtype=torch.float64).log())
-    return Estimate(math.exp(logs.mean), math.exp(logs.low), math.exp(logs.high), logs.n)
-
 
 def estimate(runs: list[dict], m: str) -> Estimate:
     """Mean cosine; geometric mean of the scales, which vary over decades between networks."""
     samples = [r[m] for r in runs]
-    return geometric(samples) if m in LOG_MEASURES else mean_ci(samples)
+    return geometric_mean_ci(samples) if m in LOG_MEASURES else mean_ci(samples)
 
 
 def compute(p: dict) -> Result:
@@ -79,9 +73,9 @@ def compute(p: dict) -> Result:
     # Per-layer scaling leaves every cosine of a bias-free ReLU MLP unchanged: compare whole profiles c̄_0 … c̄_L.
     def change(a: str, b: str) -> float:
         return max((ra["profile"] - rb["profile"]).abs().max().item() for ra, rb in zip(results[a], results[b]))
-    values.update(geometric(per_network("plain · MetaInit", "output_std") / per_network("plain · He", "output_std"))
+    values.update(geometric_mean_ci(per_network("plain · MetaInit", "output_std") / per_network("plain · He", "output_std"))
                   .values("metainit_output_gain"))
-    values.update(geometric(per_network("plain · LSUV", "output_std") / per_network("plain · orthogonal", "output_std"))
+    values.update(geometric_mean_ci(per_network("plain · LSUV", "output_std") / per_network("plain · orthogonal", "output_std"))
                   .values("lsuv_output_gain_over_seeds"))
     values.update(mean_ci(per_network("plain · orthogonal", "correlation") - per_network("plain · He", "correlation"))
                   .values("orthogonal_minus_he_correlation"))

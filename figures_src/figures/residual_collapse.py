@@ -5,7 +5,7 @@ import torch
 
 from figures_src import theme
 from figures_src.charts import architecture_color
-from figures_src.claims import Above, All, Below, Claim, Differs, Near
+from figures_src.claims import Above, All, Below, Claim, Near
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, correlation_by_depth, off_diagonal
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, seeded

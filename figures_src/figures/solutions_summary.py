@@ -1,7 +1,5 @@
 """Every solution on every instrument: one comparison at depth 100."""
 
-import math
-
 import altair as alt
 
 import torch
@@ -11,7 +9,7 @@ from figures_src.charts import mean_panels
 from figures_src.claims import Above, All, Below, Claim, Differs
 from figures_src.experiments import NETWORKS, SETUP, SWEEP, runs_over_seeds, sweeps, value_key
 from figures_src.figure import Figure, Result
-from figures_src.stats import Estimate, difference_ci, mean_ci
+from figures_src.stats import difference_ci, geometric_mean_ci, mean_ci
 
 PARAMS = {**SETUP, **SWEEP, "depth": 100}
 MEASURES = [("correlation", "collapse: mean cosine c̄_L", "linear"),
@@ -20,11 +18,6 @@ MEASURES = [("correlation", "collapse: mean cosine c̄_L", "linear"),
             ("gradient_quotient", "gradient quotient", "log"),
             ("final_loss", "loss at the best rate", "log")]
 
-
-def geometric(samples: torch.Tensor) -> Estimate:
-    """The geometric mean over networks and its 95% interval (the bootstrap interval of the mean log)."""
-    logs = mean_ci(samples.log())
-    return Estimate(math.exp(logs.mean), math.exp(logs.low), math.exp(logs.high), logs.n)
 
 
 def compute(p: dict) -> Result:
@@ -45,7 +38,7 @@ def compute(p: dict) -> Result:
         row = {"network": name, "color_key": name, "networks": p["seeds"]}
         for m, _, scale in MEASURES:
             # scales that vary over decades between networks (log panels): geometric means
-            estimate = geometric(per[name][m]) if scale == "log" else mean_ci(per[name][m])
+            estimate = geometric_mean_ci(per[name][m]) if scale == "log" else mean_ci(per[name][m])
             values.update(estimate.values(f"{value_key(name)}_{m}"))
             row.update(estimate.columns(m))
         summary.append(row)

@@ -1,7 +1,6 @@
 """Training every solution on the chapter-3 task, each network at its own best learning rate: which deep
 networks actually train."""
 
-import math
 
 import altair as alt
 import torch

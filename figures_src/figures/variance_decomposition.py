@@ -8,9 +8,10 @@ import torch
 from figures_src import theme
 from figures_src.claims import Above, All, Below, Claim, Differs, Indistinguishable
 from figures_src.figure import Figure, Result, table
-from figures_src.measures import collapse_runs, gram, gram_split, mean_ci_columns
+from figures_src.experiments import collapse_runs
+from figures_src.measures import gram, gram_split
 from figures_src.model import gaussian_inputs, on_sphere, seeded
-from figures_src.stats import difference_ci, mean_ci
+from figures_src.stats import difference_ci, mean_ci, mean_ci_columns
 from figures_src.theory import kernel_after_layers
 
 PARAMS = {"d_in": 64, "n_inputs": 32, "depth": 100, "width": 1024, "seeds": 16, "input_seed": 0,
