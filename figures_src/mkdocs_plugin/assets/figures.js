@@ -143,7 +143,10 @@
       return window.vegaEmbed(target, prepared, options).then(function (result) {
         Object.keys(state).forEach(function (name) { result.view.signal(name, state[name]); });
         params.forEach(function (p) {
-          result.view.addSignalListener(p.name, function (name, value) { writeStateToUrl(id, name, value); });
+          result.view.addSignalListener(p.name, function (name, value) {
+            writeStateToUrl(id, name, value);
+            announceState(element, result.view, params);
+          });
         });
         return result.view.runAsync().then(function () {
           // The chart's text alternative is on its root; marks Vega could not describe are decoration.
@@ -154,6 +157,7 @@
           element.classList.add("dl-rendered");
           element.dataset.scheme = scheme();
           element.dispatchEvent(new CustomEvent("dl:rendered", { bubbles: true }));
+          announceState(element, result.view, params);
         });
       });
     }).catch(function (error) {
@@ -161,6 +165,23 @@
       console.error("figure " + element.dataset.figure + ": " + error.message);
     });
   }
+
+  // Other scripts (reactive numbers, image export, embeds) follow a chart through this event and the
+  // window.dlFigures API below, never through figures.js internals.
+  function announceState(element, view, params) {
+    var state = {};
+    params.forEach(function (p) { state[p.name] = view.signal(p.name); });
+    element.dispatchEvent(new CustomEvent("dl:state", {
+      bubbles: true, detail: { figure: element.dataset.figure, state: state }
+    }));
+  }
+
+  window.dlFigures = {
+    // The drawn Vega view of a .dl-chart element, or null while it is not drawn.
+    viewOf: function (element) { var entry = views.get(element); return entry ? entry.view : null; },
+    // Draws the chart now if it is not drawn yet; resolves when it is.
+    draw: function (element) { return render(element, false); }
+  };
 
   function renderAll() {
     views.forEach(function (entry, element) {
