@@ -20,23 +20,37 @@
 # representation turn towards the same direction, layer by layer. Then we measure the mean cosine between
 # inputs at every layer and compare it with the infinite-width prediction $c_{l+1} = \mathcal F(c_l)$.
 # Every experiment runs in a few seconds on a laptop CPU.
+#
+# **Time: about 20 minutes**: 10 to read and run, 10 for the three exercises (each says how long it takes).
+# Each exercise asks for a prediction *before* you run its solution cell, which is hidden until you open
+# it; the solution checks its own answer against the theory.
 
 # %%
 from figures_src.notebook import setup
 setup()
 
 # %% [markdown]
-# The networks, inputs, measures and theory all come from the site's own modules in `figures_src`: the
-# figures of chapter 1 are computed with exactly these functions.
+# ## The code
+#
+# The next two cells are the site's own code, inserted from its modules in `figures_src` when the site
+# was built: the network (`model.py`), the cosine measures (`measures.py`) and the infinite-width map
+# (`theory.py`). The figures of chapter 1 are computed with exactly these functions, and this notebook runs
+# them as you read them here: change one and re-run to see what follows. From the package it imports only
+# the inputs, the seeds and the chart colours.
+
+# %%
+# inline figures_src.model: MLP
+
+# %%
+# inline figures_src.measures: cosine_matrix, mean_pairwise_cosine, correlation_by_depth, off_diagonal
+# inline figures_src.theory: arccos_map, iterate_correlation
 
 # %%
 import altair as alt
 import torch
 
-from figures_src.measures import cosine_matrix, correlation_by_depth, mean_pairwise_cosine, off_diagonal
-from figures_src.model import MLP, MLPConfig, gaussian_inputs, great_circle, seeded
+from figures_src.model import gaussian_inputs, great_circle, seeded
 from figures_src.theme import ARCHITECTURE_COLORS, CATEGORICAL, THEORY_COLOR, THEORY_DASH
-from figures_src.theory import arccos_map, iterate_correlation
 
 torch.set_num_threads(1)  # the matrices here are small: one thread is as fast, and far faster on a busy machine
 
@@ -199,6 +213,26 @@ alt.hconcat(*[heatmap(layer) for layer in HEATMAP_LAYERS], data=alt.Data(values=
     title="Cosine between every pair of inputs on the circle")
 
 # %% [markdown]
+# ### Exercise 1: one layer (3 minutes)
+#
+# **Before running:** random inputs in 64 dimensions are nearly orthogonal, $\bar c_0 \approx 0$. What will
+# the mean cosine $\bar c_1$ be after **one** ReLU layer, for infinite width? And measured on networks of
+# width 64? Write both numbers down, then open and run the solution.
+
+# %% tags=["solution"]
+# @title Solution 1: run it to check your prediction
+x_check = gaussian_inputs(32, D_IN, seeded(0))
+c0 = off_diagonal(cosine_matrix(x_check)).double()
+predicted = iterate_correlation(c0, 1)[1].mean().item()
+with torch.no_grad():
+    measured_64 = torch.stack([correlation_by_depth(MLP(MLPConfig(d_in=D_IN, width=64, depth=1), seeded(100 + s))
+                                                    .features(x_check))[1] for s in range(8)]).mean().item()
+print(f"c̄₀ = {c0.mean().item():.4f};  infinite width: c̄₁ = {predicted:.4f} (F(0) = 1/π = {1 / torch.pi:.4f});  "
+      f"width 64, mean of 8 networks: {measured_64:.4f}")
+# The ReLU turns orthogonal inputs into positively correlated ones: F(0) = 1/π, not 0.
+assert abs(predicted - 1 / torch.pi) < 0.01 and abs(measured_64 - predicted) < 0.02
+
+# %% [markdown]
 # ## The collapse is gradual, and predictable
 #
 # For infinite width the cosine after one more layer is a fixed function of the cosine before it, the
@@ -263,6 +297,52 @@ alt.layer(
                    "and infinite width (grey dashed)")
 
 # %% [markdown]
+# ### Exercise 2: a narrow network (4 minutes)
+#
+# **Before running:** what will $\bar c_{20}$ be at layer 20 for **width 64** (mean over 8 networks)? Closer to the
+# theory than width 256, or further? Will the 8 networks agree more or less than the 256-wide ones above?
+
+# %% tags=["solution"]
+# @title Solution 2: run it to check your prediction
+LAYER = 20
+
+
+def cosines_at_layer(width: int) -> torch.Tensor:
+    """c̄ at LAYER of 8 networks of this width, on the random inputs above."""
+    with torch.no_grad():
+        return torch.stack([correlation_by_depth(MLP(MLPConfig(d_in=D_IN, width=width, depth=LAYER),
+                                                     seeded(100 + s)).features(x_random))[LAYER]
+                            for s in range(8)]).double()
+
+
+narrow, wide = cosines_at_layer(64), cosines_at_layer(256)
+print(f"layer {LAYER}: theory {theory[LAYER].item():.4f}")
+for name, values in [("width 64", narrow), ("width 256", wide)]:
+    print(f"  {name:>9}: mean {values.mean().item():.4f}, networks from {values.min().item():.4f} "
+          f"to {values.max().item():.4f}")
+# The theory is the average network: still within 0.03 at width 64, but the networks scatter more.
+assert abs(narrow.mean().item() - theory[LAYER].item()) < 0.03
+assert narrow.max() - narrow.min() > wide.max() - wide.min()
+
+# %% [markdown]
+# ### Exercise 3: how deep until the inputs are nearly one? (3 minutes)
+#
+# **Before running:** iterating $\mathcal F$ from $c_0 = 0$, at which layer does the infinite-width cosine first
+# exceed 0.99? Ten layers, a hundred, a thousand? (Hint: the gap $1 - c_l$ closes like $9\pi^2/(2l^2)$.)
+
+# %% tags=["solution"]
+# @title Solution 3: run it to check your prediction
+from figures_src.theory import correlation_gap_asymptote  # chapter 2's asymptote, with its log correction
+
+chain = iterate_correlation(torch.tensor(0.0, dtype=torch.float64), 1000)
+first = int((chain > 0.99).nonzero()[0])
+asymptote = correlation_gap_asymptote(torch.tensor(float(first), dtype=torch.float64)).item()
+print(f"c_l first exceeds 0.99 at layer {first}: 1 − c = {1 - chain[first].item():.5f}, "
+      f"asymptote {asymptote:.5f}; the plain 9π²/(2l²) alone would say layer {3 * torch.pi / 0.02 ** 0.5:.0f}")
+# Polynomial, not exponential: tens of layers, and the asymptote predicts the gap there within 2 %.
+assert 10 < first < 100 and abs(asymptote / (1 - chain[first].item()) - 1) < 0.02
+
+# %% [markdown]
 # ## Which correlation? The uncentered one
 #
 # The prediction is for the *uncentered* cosine of the post-ReLU vectors. The Pearson correlation, which
@@ -287,6 +367,14 @@ for layer in [l for l in [1, 10, 50] if l <= DEPTH]:
 # - The collapse is **gradual**: the infinite-width map $\mathcal F$ predicts the mean cosine layer by layer,
 #   and the approach to 1 is polynomial, not exponential.
 # - The theory is about the average network and the uncentered cosine.
+#
+# ## What to try next
+#
+# - Set `WIDTH = 1024` and `SEEDS = 8`: the largest gap to theory shrinks, the band narrows.
+# - Give the network a different nonlinearity: copy `MLP` into a new cell, replace `torch.relu` by
+#   `torch.tanh` (with `weight_gain=1.0`), and see whether the inputs still align.
+# - Start from inputs that are already correlated (`x_random + 2 * x_random[:1]`): $\mathcal F$ predicts the
+#   whole curve from any $c_0$.
 #
 # [Notebook 2](reasons.ipynb), the companion of [chapter 2](../reasons.md), asks *why*: where does the variance
 # that tells inputs apart go?

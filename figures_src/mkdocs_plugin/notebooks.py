@@ -1,6 +1,11 @@
 """Companion notebooks: jupytext sources (`docs/notebooks/*.py`) executed at build time into `.ipynb` files
 that mkdocs-jupyter renders and readers download.
 
+A code cell made of marker lines `# inline figures_src.<module>: name, name` shows those definitions of the
+package inline: each marker is followed, before execution, by the source of the named definitions, the module-level
+definitions they use and the imports they need. The notebook then runs the code it shows, and the code it shows
+is the code every figure runs: there is no copy to keep in step.
+
 The executed notebook is cached under a key made of the source text, the install cell, the code of every
 `figures_src` module the notebook imports (directly or through other modules) and the library versions:
 mkdocs-jupyter's own cache sees only the notebook text, so an edit to the experiment code would leave it stale.
@@ -42,12 +47,71 @@ def install_cell(repository: str) -> str:
     )
 
 
+INLINE_MARKER = re.compile(r"^# inline (figures_src(?:\.\w+)+): (\w+(?:, \w+)*)$", re.M)
+
+
+def bound_names(node: ast.stmt) -> set[str]:
+    """The module-level names a top-level statement defines."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+    return {n.id for target in targets if target is not None for n in ast.walk(target) if isinstance(n, ast.Name)}
+
+
+def used_names(node: ast.stmt) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def inline_source(module: str, names: list[str]) -> str:
+    """The source of `names` in `module` with every module-level definition they use (transitively) and the
+    imports those need, in the module's order: code that runs on its own."""
+    try:
+        text = cache.module_file(module).read_text()
+    except (ImportError, AttributeError) as error:
+        raise NotebookError(f"# inline {module}: no such module ({error})") from error
+    tree = ast.parse(text)
+    definitions = {name: node for node in tree.body if not isinstance(node, (ast.Import, ast.ImportFrom))
+                   for name in bound_names(node)}
+    chosen: set[ast.stmt] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name not in definitions:
+            raise NotebookError(f"# inline {module}: {module} defines no top-level {name!r}")
+        node = definitions[name]
+        if node not in chosen:
+            chosen.add(node)
+            todo += [used for used in used_names(node) if used in definitions]
+    used = set().union(*(used_names(node) for node in chosen))
+    lines = text.splitlines()
+    imports = [ast.get_source_segment(text, node) for node in tree.body
+               if isinstance(node, (ast.Import, ast.ImportFrom)) and bound_names(node) & used]
+    blocks = ["\n".join(lines[min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1:
+                               node.end_lineno]) for node in tree.body if node in chosen]
+    return "\n".join(imports) + "\n\n\n" + "\n\n\n".join(blocks)
+
+
+def expand_inline(source: str) -> str:
+    """A cell of marker lines, each followed by the definitions it names (anything after a marker is
+    replaced, so an executed notebook expands to itself)."""
+    markers = INLINE_MARKER.findall(source)
+    return "\n\n".join(f"# inline {module}: {names}\n{inline_source(module, names.split(', '))}"
+                         for module, names in markers)
+
+
+def is_inline_cell(cell: nbformat.NotebookNode) -> bool:
+    return cell.cell_type == "code" and cell.source.startswith("# inline figures_src")
+
+
 def imported_modules(notebook: nbformat.NotebookNode) -> set[str]:
-    """Every figures_src module the notebook's code depends on, directly or through other modules."""
+    """Every figures_src module the notebook's code depends on, directly, through other modules, or inline."""
     found = []
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
+        found += [module for module, _ in INLINE_MARKER.findall(cell.source)]
         try:
             found += cache.imports_in(ast.parse(cell.source))
         except SyntaxError:  # IPython magics: no import to find there
@@ -98,12 +162,31 @@ def absolute_links(notebook: nbformat.NotebookNode, src_uri: str, site_url: str,
             cell.source = MARKDOWN_LINK.sub(absolute, cell.source)
 
 
+SOLUTION_TAG = "solution"
+
+
+def hide_solution(cell: nbformat.NotebookNode, source: Path) -> None:
+    """A solution cell opens collapsed: JupyterLab and Notebook 7 read `jupyter.source_hidden`/`outputs_hidden`,
+    Colab shows a cell in form view as its `# @title` line, nbconvert-based tools drop inputs tagged
+    `hide-input`; the site folds the cell into a <details> (`collapse_solutions`)."""
+    if cell.cell_type != "code" or not cell.source.startswith("# @title "):
+        raise NotebookError(f"{source}: a cell tagged {SOLUTION_TAG!r} must be code starting with '# @title ', "
+                            f"the line Colab shows while the solution is hidden: {cell.source[:60]!r}")
+    cell.metadata.tags = cell.metadata.tags + ["hide-input"]
+    cell.metadata.jupyter = {"source_hidden": True, "outputs_hidden": True}
+    cell.metadata.cellView = "form"
+
+
 def read_source(source: Path, first_cell: str) -> nbformat.NotebookNode:
     notebook = jupytext.read(source)
     first_code = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "code"), len(notebook.cells))
     notebook.cells.insert(first_code, nbformat.v4.new_code_cell(first_cell))  # after the title and introduction
     for index, cell in enumerate(notebook.cells):
         cell.id = f"cell-{index}"  # fixed ids: the same notebook byte for byte on every build
+        if is_inline_cell(cell):
+            cell.source = expand_inline(cell.source)
+        if SOLUTION_TAG in cell.metadata.get("tags", []):
+            hide_solution(cell, source)
     notebook.metadata.pop("jupytext", None)
     return notebook
 
