@@ -20,10 +20,30 @@
 # inputs apart ("meaningful" variance), checks that the meaningful share *is* $1 - \bar c_l$, measures how
 # much of it one ReLU keeps, follows the loss through depth against the infinite-width recursion and its
 # $1/l^2$ asymptote, and ends with what finite width adds.
+#
+# **Time: about 20 minutes**: 13 to read and run, 7 for the two exercises. Each exercise asks for a
+# prediction *before* you run its solution cell, which is hidden until you open it; the solution checks its
+# own answer against the theory.
 
 # %%
 from figures_src.notebook import setup
 setup()
+
+# %% [markdown]
+# ## The code
+#
+# The next two cells are the site's own code, inserted from its modules in `figures_src` when the site was
+# built: the network (`model.py`), the variance measures (`measures.py`) and the infinite-width predictions
+# (`theory.py`). Chapter 2's figures are computed with exactly these functions, and this notebook runs them as
+# you read them here. From the package it imports only the inputs, the seeds, the chart colours and the
+# sampler of many finite networks of the last section.
+
+# %%
+# inline figures_src.model: MLP
+
+# %%
+# inline figures_src.measures: correlation_by_depth, gram, gram_split, log_norm_variance, pooled_variance_fraction, second_moment_split
+# inline figures_src.theory: correlation_gap_asymptote, iterate_correlation, kernel_after_layers, relu_kept_variance, relu_second_moment_split
 
 # %%
 import math
@@ -31,12 +51,8 @@ import math
 import altair as alt
 import torch
 
-from figures_src.measures import (correlation_by_depth, gram, gram_split, log_norm_variance,
-                                  pooled_variance_fraction, second_moment_split)
-from figures_src.model import MLP, MLPConfig, finite_width_grams, gaussian_inputs, on_sphere, seeded
+from figures_src.model import finite_width_grams, gaussian_inputs, on_sphere, seeded
 from figures_src.theme import ARCHITECTURE_COLORS, CATEGORICAL, THEORY_COLOR, THEORY_DASH, WIDTH_SHADES
-from figures_src.theory import (correlation_gap_asymptote, iterate_correlation, kernel_after_layers,
-                                relu_kept_variance, relu_second_moment_split)
 
 torch.set_num_threads(1)  # the matrices here are small: one thread is as fast, and far faster on a busy machine
 
@@ -173,6 +189,22 @@ for c in [0.0, 0.5, 0.9]:
         for stage in ["pre", "relu", "he"]))
 
 # %% [markdown]
+# ### Exercise 1: what one ReLU keeps (3 minutes)
+#
+# **Before running:** for uncorrelated inputs ($c = 0$), what share of the variance across inputs survives one
+# ReLU? Half, because the ReLU zeroes half the values? More, less? Use the split printed above.
+
+# %% tags=["solution"]
+# @title Solution 1: run it to check your prediction
+neurons = torch.randn(20000, 256, generator=seeded(5), dtype=torch.float64)  # c = 0: independent inputs
+kept_monte_carlo = (torch.relu(neurons).var(dim=1).mean() / neurons.var(dim=1).mean()).item()
+kept_theory = relu_kept_variance(torch.tensor(0.0, dtype=torch.float64)).item()
+print(f"kept at c = 0: {kept_theory:.4f} = (1 − 1/π)/2 (theory), {kept_monte_carlo:.4f} (20 000 Monte Carlo neurons)")
+# Less than half: the ReLU zeroes half the values and turns part of the rest into a shared mean.
+assert kept_theory < 0.5 and abs(kept_theory - (1 - 1 / math.pi) / 2) < 1e-12
+assert abs(kept_monte_carlo - kept_theory) < 0.005
+
+# %% [markdown]
 # The ReLU therefore keeps a share
 #
 # $$
@@ -292,6 +324,23 @@ alt.Chart(alt.Data(values=rows)).mark_line(strokeWidth=2.2, clip=True).encode(
 ).properties(width="container", height=280, title="The gap to a constant function closes like 1/l²")
 
 # %% [markdown]
+# ### Exercise 2: twice as deep (4 minutes)
+#
+# **Before running:** from layer 50 to layer 100 of an infinitely wide network, by what factor does the gap
+# $1 - c_l$ shrink? By 2? By 4? Squared, as an exponential decay would have it?
+
+# %% tags=["solution"]
+# @title Solution 2: run it to check your prediction
+chain = iterate_correlation(torch.tensor(0.0, dtype=torch.float64), 100)
+factor = ((1 - chain[50]) / (1 - chain[100])).item()
+factor_asymptote = (correlation_gap_asymptote(torch.tensor(50.0, dtype=torch.float64))
+                    / correlation_gap_asymptote(torch.tensor(100.0, dtype=torch.float64))).item()
+print(f"1 − c₅₀ = {1 - chain[50].item():.5f}, 1 − c₁₀₀ = {1 - chain[100].item():.5f}: shrinks {factor:.2f}×; "
+      f"the asymptote says {factor_asymptote:.2f}×")
+# Polynomial: a bit less than the 4× of 1/l² (the log correction), nowhere near squaring the gap.
+assert 3 < factor < 4 and abs(factor_asymptote / factor - 1) < 0.01
+
+# %% [markdown]
 # ## What finite width adds
 #
 # The recursion describes the *average* over random networks of infinite width. A finite network differs:
@@ -354,6 +403,14 @@ alt.Chart(alt.Data(values=rows)).mark_line(strokeWidth=2, clip=True).encode(
 #   a poor approximation at moderate depth.
 # - Finite width adds a random scale per input (a floor under the across-input variance) and makes the typical
 #   network more collapsed than the average one, by an amount set by depth over width.
+#
+# ## What to try next
+#
+# - Set `WIDTH = 64`, then `WIDTH = 1024`: how does the excess of the measured share over the prediction deep
+#   down change, and the log-norm term of the identity?
+# - In `relu_second_moment_split` (the cell near the top), replace `arccos_map(c)` by `c`, as for a layer
+#   without ReLU: what happens to the split, and why does a deep linear network not collapse?
+# - Raise `FINITE_NETWORKS` to 2000: the median network's curve settles, the mean's tail stays noisy.
 #
 # [Notebook 3](consequences.ipynb), the companion of [chapter 3](../consequences.md), measures what this does to
 # gradients, curvature and training.
