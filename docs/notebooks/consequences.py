@@ -20,21 +20,42 @@
 # $\lVert g\rVert^2$ and the price $g^\top H g$. It then takes them apart: which gradients "vanish" (per-example
 # gradients do not; batch gradients of early layers cancel), in which direction the curvature grows with depth,
 # and what that does to a short run of gradient descent.
+#
+# **Time: about 20 minutes**: 12 to read and run (the curvature cells take a minute), 8 for the two exercises.
+# Each exercise asks for a prediction *before* you run its solution cell, which is hidden until you open it;
+# the solution checks its own answer against the theory.
 
 # %%
 from figures_src.notebook import setup
 setup()
+
+# %% [markdown]
+# ## The code
+#
+# The next cells are the site's own code, inserted from its modules in `figures_src` when the site was built:
+# the network (`model.py`), the loss and the Hessian-vector product (`curvature.py`), the gradient measures
+# (`measures.py`) and the infinite-width tangent kernel (`theory.py`). Chapter 3's figures are computed with
+# exactly these functions, and this notebook runs them as you read them here. From the package it imports only
+# the heavy lifting: the Lanczos eigensolver, the teacher task and the batched training loop, and the chart colours.
+
+# %%
+# inline figures_src.model: MLP
+
+# %%
+# inline figures_src.curvature: mse, flatten, HessianOperator
+
+# %%
+# inline figures_src.measures: backprop_signals, layer_gradient_norms, ntk_blocks, useful_gradient_share
+# inline figures_src.theory: ntk_blocks_infinite_width
 
 # %%
 import altair as alt
 import torch
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from figures_src.curvature import HessianOperator, flatten, lanczos, mse
-from figures_src.measures import backprop_signals, layer_gradient_norms, ntk_blocks, useful_gradient_share
-from figures_src.model import MLP, MLPConfig, seeded
+from figures_src.curvature import lanczos
+from figures_src.model import seeded
 from figures_src.theme import ARCHITECTURE_COLORS, CATEGORICAL, THEORY_COLOR, THEORY_DASH
-from figures_src.theory import ntk_blocks_infinite_width
 from figures_src.training import steps_to, teacher_task, train_mlps
 
 torch.set_num_threads(1)  # the matrices here are small: one thread is as fast, and far faster on a busy machine
@@ -259,6 +280,23 @@ for depth in GRAD_DEPTHS:
           f"whole network {measured[1].item():.3f} (infinite width {theory_whole.item():.3f})")
 
 # %% [markdown]
+# ### Exercise 1: a shift against a pattern (4 minutes)
+#
+# **Before running:** take $N = 64$ inputs whose last-layer representations all have cosine $c = 0.9$. How many
+# times more strongly does a gradient step on the readout fit an error shared by all inputs than a zero-mean
+# error pattern? Twice? Ten times? More?
+
+# %% tags=["solution"]
+# @title Solution 1: run it to check your prediction
+N, C = 64, 0.9
+kernel = (1 - C) * torch.eye(N, dtype=DTYPE) + C * torch.ones(N, N, dtype=DTYPE)  # Θ/n of the readout
+share = useful_gradient_share(kernel).item()
+print(f"useful share (1 − c)/(1 − c + Nc) = {(1 - C) / (1 - C + N * C):.5f}, measured on the kernel {share:.5f}: "
+      f"a shared error is fitted {1 / share:.0f}× faster than an input-dependent one")
+# Hundreds of times: the 64 inputs add up along the shift, while a zero-mean pattern sees only 1 − c.
+assert abs(share - (1 - C) / (1 - C + N * C)) < 1e-12 and 1 / share > 500
+
+# %% [markdown]
 # The readout's useful share falls with depth (finite width leaves it above the infinite-width value); the whole
 # network's does not. The early layers, whose per-example
 # gradients no longer agree, are exactly the ones that still respond to input-dependent errors.
@@ -334,6 +372,23 @@ alt.layer(
                    "infinite width (grey dashed)")
 
 # %% [markdown]
+# ### Exercise 2: twice as deep, how much more curved? (4 minutes)
+#
+# **Before running:** the printed table has $\lambda_\max/n$ at depths 8 and 16 (width 128). Without looking,
+# predict the ratio $\lambda_\max(16)/\lambda_\max(8)$: about 1, about 2, about 4, or $2^8$ (an exponential
+# explosion)?
+
+# %% tags=["solution"]
+# @title Solution 2: run it to check your prediction
+measured_top = {d: mean([r["top"] for r in rows if r["source"] == "network" and r["depth"] == d]) for d in (8, 16)}
+ratio_measured = measured_top[16] / measured_top[8]
+ratio_theory = infinite_width_top(16) / infinite_width_top(8)
+print(f"λ_max(16)/λ_max(8): {ratio_measured:.2f} measured (mean of {CURVATURE_SEEDS} networks), "
+      f"{ratio_theory:.2f} at infinite width")
+# About linear in depth: twice as deep, about twice as curved — not an exponential explosion.
+assert 1.5 < ratio_theory < 2.5 and abs(ratio_measured / ratio_theory - 1) < 0.25
+
+# %% [markdown]
 # ## Slow or suboptimal convergence
 #
 # Finally, train: full-batch gradient descent (`training.train_mlps`, many small networks at once) on the teacher
@@ -405,6 +460,14 @@ alt.vconcat(*[panel(d) for d in TRAIN_DEPTHS], data=alt.Data(values=rows))
 # - $\lambda_\max$ grows about linearly with depth along the shift-all-outputs direction.
 # - Deep, narrow networks train slowly and only at a smaller learning rate; at a rate that suits a shallow network
 #   they stall at the constant prediction.
+#
+# ## What to try next
+#
+# - Set `WIDTH = 32`, then `WIDTH = 256`: how do the measured decrease and its input-dependent part change with
+#   depth over width?
+# - In the one-step experiment, step along the gradient with the shift removed (subtract its projection on
+#   $J^\top\mathbf 1$): does the input-dependent part of the loss move more?
+# - Train with `LRS` around the printed $2/\lambda_\max$: where does depth 32 start to diverge?
 #
 # [Notebook 4](solutions.ipynb), the companion of [chapter 4](../solutions.md), measures what fights the
 # collapse.
