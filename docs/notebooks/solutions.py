@@ -20,10 +20,30 @@
 # makes squared gradients grow towards the input by $\pi/(\pi-1)$ per layer; residual branches slow the collapse, and
 # branches scaled by $\alpha^2 = 1/L$ stop it; LSUV and MetaInit only rescale weight matrices, which cannot move a
 # single cosine of a bias-free ReLU MLP. A short training run puts them side by side.
+#
+# **Time: about 20 minutes**: 13 to read and run (MetaInit and the training run take a minute), 7 for the two
+# exercises. Each exercise asks for a prediction *before* you run its solution cell, which is hidden until you
+# open it; the solution checks its own answer against the theory.
 
 # %%
 from figures_src.notebook import setup
 setup()
+
+# %% [markdown]
+# ## The code
+#
+# The next two cells are the site's own code, inserted from its modules in `figures_src` when the site was
+# built: the network with its two remedies, batch norm and residual branches (`model.py`), the measures
+# (`measures.py`) and the recursions that predict them (`theory.py`). Chapter 4's figures are computed with exactly
+# these functions, and this notebook runs them as you read them here. From the package it imports only the heavy
+# lifting: LSUV, MetaInit, the Lanczos eigensolver, the teacher task and the training loop, and the chart colours.
+
+# %%
+# inline figures_src.model: MLP
+
+# %%
+# inline figures_src.measures: correlation_by_depth, cosine_matrix, effective_rank, off_diagonal, per_layer_growth_factor, weight_gradient_sq_norms
+# inline figures_src.theory: BN_GRADIENT_FACTOR, arccos_map, batch_norm_correlation, iterate_correlation, residual_batch_norm_recursion, residual_recursion
 
 # %%
 import copy
@@ -33,12 +53,8 @@ import torch
 
 from figures_src.curvature import HessianOperator, lanczos
 from figures_src.initialization import lsuv, metainit, model_gradient_quotient
-from figures_src.measures import (correlation_by_depth, cosine_matrix, effective_rank, off_diagonal,
-                                  per_layer_growth_factor, weight_gradient_sq_norms)
-from figures_src.model import MLP, MLPConfig, gaussian_inputs, great_circle, seeded
+from figures_src.model import gaussian_inputs, great_circle, seeded
 from figures_src.theme import ARCHITECTURE_COLORS, THEORY_COLOR, THEORY_DASH
-from figures_src.theory import (BN_GRADIENT_FACTOR, arccos_map, batch_norm_correlation, iterate_correlation,
-                                residual_batch_norm_recursion, residual_recursion)
 from figures_src.training import teacher_task, train
 
 torch.set_num_threads(1)  # the matrices here are small: one thread is as fast, and far faster on a busy machine
@@ -190,6 +206,25 @@ alt.layer(
              title=f"Squared gradient of each weight matrix, batch {GRADIENT_BATCH}, mean of {SEEDS} networks")
 
 # %% [markdown]
+# ### Exercise 1: a small batch (3 minutes)
+#
+# **Before running:** batch norm keeps $\bar c_l$ near $\mathcal F(-1/(N-1))$ at every depth. What will $\bar c_{50}$ be
+# for a batch of only $N = 4$ inputs: higher than for $N = 32$, lower, the same?
+
+# %% tags=["solution"]
+# @title Solution 1: run it to check your prediction
+small_batch = gaussian_inputs(4, D_IN, seeded(1))
+with torch.no_grad():
+    small = torch.stack([correlation_by_depth(MLP(MLPConfig(d_in=D_IN, width=WIDTH, depth=DEPTH, batch_norm=True),
+                                                  seeded(300 + s)).features(small_batch))[DEPTH]
+                         for s in range(8)]).double()
+print(f"batch 4, layer {DEPTH}: c̄ = {small.mean().item():.4f} (mean of 8 networks); 𝓕(−1/3) = "
+      f"{batch_norm_correlation(4):.4f}; batch {N_INPUTS}: 𝓕(−1/{N_INPUTS - 1}) = {batch_norm_correlation(N_INPUTS):.4f}")
+# Lower: centring 4 inputs pushes their cosines to −1/3, and the ReLU maps that to 0.17, not 1/π.
+assert batch_norm_correlation(4) < batch_norm_correlation(N_INPUTS) < 1 / torch.pi
+assert abs(small.mean().item() - batch_norm_correlation(4)) < 0.02
+
+# %% [markdown]
 # ## Residual connections slow the collapse; scaled branches stop it
 #
 # `MLPConfig(branch_scale=α)` builds a residual stream $h^0 = W^0x$, $h^l = h^{l-1} + \alpha W^l\,\mathrm{relu}(h^{l-1})$,
@@ -274,6 +309,31 @@ zero = MLP(MLPConfig(d_in=D_IN, width=WIDTH, depth=DEPTH, branch_scale=(1 / DEPT
 with torch.no_grad():
     zero_profile = correlation_by_depth(zero.features(x))
 print(f"zero branches: c̄₀ = {zero_profile[0].item():.4f}, c̄_L = {zero_profile[-1].item():.4f}")
+
+# %% [markdown]
+# ### Exercise 2: rescale every layer (4 minutes)
+#
+# **Before running:** multiply each weight matrix of a plain network by its own positive factor, between ½ and 2.
+# What happens to the cosines $\bar c_l$? To the output $f(x)$? (LSUV and MetaInit, next, do exactly this.)
+
+# %% tags=["solution"]
+# @title Solution 2: run it to check your prediction
+rescaled = MLP(MLPConfig(d_in=D_IN, width=WIDTH, depth=DEPTH), seeded(0), dtype=torch.float64)
+x64 = x.double()
+with torch.no_grad():
+    before, output_before = correlation_by_depth(rescaled.features(x64)), rescaled(x64)
+    factors = 0.5 + 1.5 * torch.rand(len(rescaled.weights), generator=seeded(2), dtype=torch.float64)
+    for weight, factor in zip(rescaled.weights, factors):
+        weight.mul_(factor)
+    after, output_after = correlation_by_depth(rescaled.features(x64)), rescaled(x64)
+ratio = output_after / output_before
+print(f"largest change of any c̄ₗ: {(after - before).abs().max().item():.1e}; f(x) multiplied by "
+      f"{ratio.min().item():.4g} … {ratio.max().item():.4g} for every input (product of the factors "
+      f"{factors.prod().item():.4g})")
+# Positive homogeneity: every layer's representation is multiplied by the product of the factors so far, so no
+# cosine moves, and the output is the same function times one number.
+assert (after - before).abs().max() < 1e-10
+assert ((ratio / factors.prod()) - 1).abs().max() < 1e-10
 
 # %% [markdown]
 # ## LSUV and MetaInit: what rescaling can and cannot do
@@ -409,3 +469,13 @@ alt.layer(
 #
 # These results are for bias-free ReLU MLPs at initialisation, one task and one learning rate; see
 # [chapter 4](../solutions.md) for the full comparison.
+#
+# ## What to try next
+#
+# - Give the plain network a bias ($h^{l+1} = W^{l+1}\varphi^l + b^{l+1}$) in a copy of `MLP`: does Exercise 2
+#   still hold, and can a rescaling now move the cosines?
+# - Set `TRAIN_DEPTH = 60` with `TRAIN_WIDTH = 32`: which networks of the training run still learn?
+# - Replace batch norm's batch statistics by fixed ones (the running averages a network uses at test time) and
+#   measure $\bar c_l$ again.
+#
+# The four notebooks together take about 1 h 20; [the notebooks' page](index.md) lists them.
