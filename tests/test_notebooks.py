@@ -1,11 +1,16 @@
 """Companion notebooks: executed at build time, valid downloads, a cache that sees the experiment code,
 and a clear failure when a notebook needs something the site does not install."""
 
+import ast
+import importlib
+import inspect
 import json
+import math
 import re
 
 import nbformat
 import pytest
+import torch
 
 from figures_src import cache
 from figures_src.mkdocs_plugin import notebooks
@@ -33,13 +38,96 @@ def test_each_chapter_has_an_executed_valid_notebook_to_download(site_dir, name)
     assert "x-mathjax-config" not in page and "dl-site-mathjax" not in page  # the site's MathJax only
 
 
-def test_notebooks_use_the_experiment_code_not_copies():
+def test_notebook_sources_keep_no_copy_of_the_experiment_code():
     for name in CHAPTERS:
         notebook = notebooks.read_source(ROOT / "docs" / "notebooks" / f"{name}.py", "")
-        used = notebooks.imported_modules(notebook)
-        assert {"figures_src.model", "figures_src.theory"} <= used, name
-        sources = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
-        assert not re.search(r"^\s*(def arccos_map|class MLP)", sources, re.M), f"{name} copies library code"
+        assert {"figures_src.model", "figures_src.theory"} <= notebooks.imported_modules(notebook), name
+        source = (ROOT / "docs" / "notebooks" / f"{name}.py").read_text()
+        assert not re.search(r"^\s*(def arccos_map|class MLP)", source, re.M), f"{name} copies library code"
+
+
+def top_level_names(code: str) -> set[str]:
+    return set().union(*(notebooks.bound_names(node) for node in ast.parse(code).body))
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_each_notebook_runs_the_packages_current_core_code_inline(site_dir, name):
+    notebook = nbformat.read(site_dir / "notebooks" / name / f"{name}.ipynb", as_version=4)
+    inline = [cell for cell in notebook.cells if notebooks.is_inline_cell(cell)]
+    assert inline and all(cell.execution_count for cell in inline)
+    defined = set()
+    for cell in inline:
+        assert cell.source == notebooks.expand_inline(cell.source), "the source as it is now, not a stale copy"
+        for module_name, names in notebooks.INLINE_MARKER.findall(cell.source):
+            module = importlib.import_module(module_name)
+            for shown in names.split(", "):
+                value = getattr(module, shown)
+                text = inspect.getsource(value).rstrip() if callable(value) else f"\n{shown} = "
+                assert text in cell.source, f"{name}: {module_name}.{shown}"
+        defined |= top_level_names(cell.source)
+    assert {"MLP", "MLPConfig"} <= defined
+    imported_again = set()
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and not notebooks.is_inline_cell(cell):
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("figures_src"):
+                    imported_again |= {alias.asname or alias.name for alias in node.names}
+    assert not imported_again & defined, f"{name} imports what it shows inline: it would not run what it shows"
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_each_notebook_has_timed_exercises_with_hidden_solutions_that_check_themselves(site_dir, name):
+    notebook = nbformat.read(site_dir / "notebooks" / name / f"{name}.ipynb", as_version=4)
+    solutions = [i for i, cell in enumerate(notebook.cells) if notebooks.SOLUTION_TAG in cell.metadata.get("tags", [])]
+    assert 2 <= len(solutions) <= 4
+    previous = 0
+    for index in solutions:
+        cell = notebook.cells[index]
+        assert cell.source.startswith("# @title ") and "\nassert " in cell.source
+        assert cell.metadata.tags == ["solution", "hide-input"] and cell.metadata.cellView == "form"
+        assert cell.metadata.jupyter == {"source_hidden": True, "outputs_hidden": True}
+        assert cell.execution_count and cell.outputs and not [o for o in cell.outputs if o.output_type == "error"]
+        question = [c.source for c in notebook.cells[previous:index] if c.cell_type == "markdown"
+                    and re.search(r"^### Exercise \d+: .+ \(\d+ minutes\)$", c.source, re.M)]
+        assert len(question) == 1 and "**Before running:**" in question[0], f"{name}: cell {index}"
+        previous = index
+    text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    minutes = re.findall(r"\*\*Time: about (\d+) minutes\*\*", text)
+    assert len(minutes) == 1 and "## What to try next" in text
+    page = (site_dir / "notebooks" / name / "index.html").read_text()
+    folded = re.findall(r'<details class="success dl-solution"><summary>[^<]+</summary>(.*?)</details>', page, re.S)
+    assert len(folded) == len(solutions) and all("celltag_solution" in f and "assert" in f for f in folded)
+
+
+def test_the_four_notebooks_take_an_hour_and_twenty_minutes():
+    minutes = [int(re.search(r"\*\*Time: about (\d+) minutes\*\*", (ROOT / "docs" / "notebooks" / f"{name}.py")
+                             .read_text())[1]) for name in CHAPTERS]
+    assert sum(minutes) == 80
+    index = (ROOT / "docs" / "notebooks" / "index.md").read_text()
+    assert all(f"| {m} min |" in index for m in minutes) and "1 h 20" in index
+
+
+def test_inline_code_runs_on_its_own_and_names_what_is_missing():
+    code = notebooks.expand_inline("# inline figures_src.theory: iterate_correlation")
+    namespace = {}
+    exec(code, namespace)
+    assert namespace["iterate_correlation"](torch.tensor(0.0), 1)[1].item() == pytest.approx(1 / math.pi)
+    assert "def arccos_map" in code and "def correlation_gap_asymptote" not in code, "what it uses, nothing more"
+    assert notebooks.expand_inline(code) == code
+    with pytest.raises(notebooks.NotebookError, match=r"figures_src\.theory defines no top-level 'no_such'"):
+        notebooks.expand_inline("# inline figures_src.theory: no_such")
+
+
+def test_solution_cells_fold_on_the_site():
+    html = ('<div class="jp-Cell jp-MarkdownCell"><p>Exercise</p></div>'
+            '<div class="jp-Cell jp-CodeCell jp-Notebook-cell celltag_solution celltag_hide-input">'
+            '<div class="jp-Cell jp-CodeCell jp-Notebook-cell celltag_solution celltag_hide-input" id="c">'
+            '<div class="in">code</div><div class="out">42</div></div></div><p>after</p>')
+    folded = notebooks.collapse_solutions(html)
+    assert folded.count("<details") == 1
+    assert re.search(r'<details class="success dl-solution"><summary>.+</summary><div class="jp-Cell jp-CodeCell'
+                     r'.*42</div></div></div></details><p>after</p>$', folded)
+    assert notebooks.collapse_solutions(html.replace("celltag_solution", "")) == html.replace("celltag_solution", "")
 
 
 def test_the_cache_key_changes_with_the_experiment_code_the_notebook_imports(tmp_path, monkeypatch):
@@ -94,3 +182,16 @@ def test_a_notebook_needing_a_missing_package_fails_by_name_and_writes_nothing(t
                                                        r"No module named 'no_such_package'"):
         notebooks.execute(source, target, REPOSITORY, ROOT)
     assert not target.exists() and not target.with_suffix(".json").exists()
+
+
+def test_a_solution_whose_check_fails_fails_the_build(tmp_path):
+    source = tmp_path / "wrong.py"
+    source.write_text(TINY + '\n# %% tags=["solution"]\n# @title Solution 1\nassert 1 / 3.141592653589793 > 0.5, '
+                      '"F(0) is not above one half"\n')
+    with pytest.raises(notebooks.NotebookError, match=r"wrong\.py: cell \d+ failed with AssertionError: "
+                                                       r"F\(0\) is not above one half"):
+        notebooks.execute(source, tmp_path / "out" / "wrong.ipynb", REPOSITORY, ROOT)
+    source.write_text(TINY + '\n# %% tags=["solution"]\nassert True\n')
+    with pytest.raises(notebooks.NotebookError, match=r"wrong\.py: a cell tagged 'solution' must be code starting "
+                                                       r"with '# @title '"):
+        notebooks.execute(source, tmp_path / "out" / "wrong.ipynb", REPOSITORY, ROOT)

@@ -15,6 +15,7 @@ import ast
 import os
 import posixpath
 import re
+from importlib.metadata import version
 from pathlib import Path
 from typing import Callable
 
@@ -36,14 +37,19 @@ class NotebookError(Exception):
 
 def install_cell(repository: str) -> str:
     """The first code cell of every notebook: outside the site's repository (Colab, a fresh Jupyter) it installs
-    the experiment code. Colab already has torch and numpy: installing without dependencies keeps its torch."""
+    the experiment code. The notebooks import only experiment modules of `figures_src` (never the MkDocs
+    plugin), which need torch, numpy and Altair: Colab has torch and numpy, and Altair is pinned to the version
+    the site's charts were built with. `--no-deps` keeps the reader's torch and skips the tools the package lists
+    for building the site (MkDocs, Playwright, …). The environment variable DL_INSTALL_URL replaces the
+    repository (tests install from a local copy)."""
     return (
-        "# Outside the site's repository (Colab, a fresh Jupyter), install the experiment code first.\n"
-        "import importlib.util, subprocess, sys\n"
+        "# Outside the site's repository (Colab, a fresh Jupyter), install the experiment code first. --no-deps:\n"
+        "# your torch and numpy stay, and the tools that build the site are not needed to run the notebooks.\n"
+        "import importlib.util, os, subprocess, sys\n"
         "if importlib.util.find_spec(\"figures_src\") is None:\n"
-        "    subprocess.check_call([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"altair==6.3.0\"])\n"
-        "    subprocess.check_call([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"--no-deps\",\n"
-        f"                           \"git+{repository}\"])"
+        f"    source = os.environ.get(\"DL_INSTALL_URL\", \"git+{repository}\")\n"
+        f"    subprocess.check_call([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"altair=={version('altair')}\"])\n"
+        "    subprocess.check_call([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"--no-deps\", source])"
     )
 
 
@@ -286,6 +292,31 @@ def relative_site_links(html_text: str, page_url: str, site_url: str, published:
             return match[0]
         return f'href="{get_relative_url(file.url, page_url)}{match[2] or ""}"'
     return re.sub(rf'href="{re.escape(site_url)}([^"#]*)(#[^"]*)?"', relative, html_text)
+
+
+SOLUTION_CELL = re.compile(rf'<div class="jp-Cell jp-CodeCell[^"]*\bcelltag_{SOLUTION_TAG}\b[^"]*"[^>]*>')
+DIV_TAG = re.compile(r"<div\b|</div>")
+
+
+def collapse_solutions(html_text: str) -> str:
+    """On the site each solution cell, code and outputs, is folded into a <details> the reader opens after
+    making a prediction (Material styles it like a collapsible admonition)."""
+    pieces, position = [], 0
+    for match in SOLUTION_CELL.finditer(html_text):
+        if match.start() < position:  # a div inside a cell already folded
+            continue
+        depth = 0
+        for tag in DIV_TAG.finditer(html_text, match.start()):
+            depth += 1 if tag[0] == "<div" else -1
+            if depth == 0:
+                break
+        else:
+            raise NotebookError(f"a solution cell's <div> is never closed: {match[0]}")
+        pieces += [html_text[position:match.start()],
+                   '<details class="success dl-solution"><summary>Solution: open it after your prediction</summary>',
+                   html_text[match.start():tag.end()], "</details>"]
+        position = tag.end()
+    return "".join(pieces) + html_text[position:]
 
 
 NOTEBOOK_MATHJAX = re.compile(r'<script src="dl-site-mathjax">\s*</script>|'

@@ -192,6 +192,7 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
 
     def on_page_content(self, html_text: str, page: Page, config, files: Files):
         if page.file.src_uri.endswith(".ipynb"):
+            html_text = notebooks.collapse_solutions(html_text)
             return notebooks.relative_site_links(notebooks.strip_notebook_mathjax(html_text), page.url,
                                                  config.site_url or "/", self.published, files)
         return html_text
