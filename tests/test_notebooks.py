@@ -1,5 +1,6 @@
 """Companion notebooks: executed at build time, valid downloads, a cache that sees the experiment code,
-and a clear failure when a notebook needs something the site does not install."""
+a clear failure when a notebook needs something the site does not install, the core code shown inline
+(the package's own, and the code that runs), and timed exercises whose hidden solutions check themselves."""
 
 import ast
 import importlib
