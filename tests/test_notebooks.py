@@ -108,7 +108,7 @@ def test_the_four_notebooks_take_an_hour_and_twenty_minutes():
     assert all(f"| {m} min |" in index for m in minutes) and "1 h 20" in index
 
 
-def test_inline_code_runs_on_its_own_and_names_what_is_missing():
+def test_inline_code_runs_on_its_own_and_names_what_is_missing(tmp_path):
     code = notebooks.expand_inline("# inline figures_src.theory: iterate_correlation")
     namespace = {}
     exec(code, namespace)
@@ -117,6 +117,11 @@ def test_inline_code_runs_on_its_own_and_names_what_is_missing():
     assert notebooks.expand_inline(code) == code
     with pytest.raises(notebooks.NotebookError, match=r"figures_src\.theory defines no top-level 'no_such'"):
         notebooks.expand_inline("# inline figures_src.theory: no_such")
+    source = tmp_path / "stray.py"
+    source.write_text("# %%\n# inline figures_src.theory: arccos_map\nprint(arccos_map)\n")
+    with pytest.raises(notebooks.NotebookError, match=r"stray\.py: a cell of inline code holds only lines .+ "
+                                                       r"not 'print\(arccos_map\)'"):
+        notebooks.read_source(source, "")
 
 
 def test_solution_cells_fold_on_the_site():

@@ -190,6 +190,10 @@ def read_source(source: Path, first_cell: str) -> nbformat.NotebookNode:
     for index, cell in enumerate(notebook.cells):
         cell.id = f"cell-{index}"  # fixed ids: the same notebook byte for byte on every build
         if is_inline_cell(cell):
+            stray = [line for line in cell.source.splitlines() if line.strip() and not INLINE_MARKER.fullmatch(line)]
+            if stray:
+                raise NotebookError(f"{source}: a cell of inline code holds only lines "
+                                    f"'# inline figures_src.<module>: name, name', not {stray[0]!r}")
             cell.source = expand_inline(cell.source)
         if SOLUTION_TAG in cell.metadata.get("tags", []):
             hide_solution(cell, source)
