@@ -27,7 +27,8 @@ TEMPLATE = jinja2.Environment(autoescape=True, keep_trailing_newline=True).from_
 <meta name="color-scheme" content="light dark">
 <meta name="robots" content="noindex">
 <title>{{ label }}: {{ title }} · {{ site_name }}</title>
-<link rel="stylesheet" href="{{ figures }}figures.css">
+{% if favicon %}<link rel="icon" href="../../{{ favicon }}">
+{% endif %}<link rel="stylesheet" href="{{ figures }}figures.css">
 </head>
 <body>
 <script>
@@ -69,24 +70,28 @@ def links_html(fid: str, names: FigureFiles, file_url: Callable[[str], str], emb
     """The line under a figure's caption: its files, a link to it in its current state, the iframe code of
     its embed page (`embed_address`, absolute where the site has a URL), and images of the chart as drawn now
     (assets/export.js). `file_url` turns a name under figures/ into a link from the page."""
-    return (f'<span class="dl-figlinks"><a href="{file_url(names.csv)}" download>data (CSV)</a> · '
-            f'<a href="{file_url(names.svg)}">SVG</a> · <a href="{file_url(names.spec)}">Vega-Lite spec</a> · '
-            f'<a href="{file_url(names.source)}">source</a> · '
-            f'<button type="button" class="dl-copy-link" data-anchor="fig-{fid}">copy link</button> · '
-            f'<button type="button" class="dl-copy-embed" data-embed="{html.escape(embed_address)}">copy embed code</button>'
-            f'<span class="dl-export"> · this view as '
-            f'<button type="button" data-export="png" aria-label="Download this view as PNG (2× resolution)">PNG</button> · '
-            f'<button type="button" data-export="svg" aria-label="Download this view as SVG">SVG</button></span></span>')
+    files = (f'<a href="{file_url(names.csv)}" download>data (CSV)</a> · <a href="{file_url(names.svg)}">SVG</a> · '
+             f'<a href="{file_url(names.spec)}">Vega-Lite spec</a> · <a href="{file_url(names.source)}">source</a>')
+    share = (f'<button type="button" class="dl-copy-link" data-anchor="fig-{fid}">copy link</button> · '
+             f'<button type="button" class="dl-copy-embed" data-embed="{html.escape(embed_address)}">'
+             'copy embed code</button>')
+    images = ('<span class="dl-export"> · this view as <button type="button" data-export="png" '
+              'aria-label="Download this view as PNG (2× resolution)">PNG</button> · <button type="button" '
+              'data-export="svg" aria-label="Download this view as SVG">SVG</button></span>')
+    return f'<span class="dl-figlinks">{files} · {share}{images}</span>'
 
 
 def page_html(*, fid: str, names: FigureFiles, title: str, label: str, caption_html: str, alt_text: str,
-              chapter_url: str | None, embed_address: str, site_name: str) -> str:
+              chapter_url: str | None, embed_address: str, site_name: str, favicon: str | None) -> str:
     """The embed page of one figure. `caption_html` is trusted HTML (the rendered caption); `chapter_url`
-    leads to the figure in its chapter (relative to the embed page), or None for a figure no chapter shows."""
+    leads to the figure in its chapter (relative to the embed page), or None for a figure no chapter shows;
+    `favicon` is the site's icon from the site root, if it has one (without it, browsers ask the server
+    for /favicon.ico)."""
     figures = "../../figures/"  # embed/<id>/ → the site root's figures/ folder
     return TEMPLATE.render(
         fid=fid, names=names, title=title, label=label, caption=Markup(caption_html),
-        alt_text=alt_text, chapter=chapter_url, site_name=site_name, figures=figures, scripts=SCRIPTS,
+        alt_text=alt_text, chapter=chapter_url, site_name=site_name, favicon=favicon, figures=figures,
+        scripts=SCRIPTS,
         links=Markup(links_html(fid, names, lambda name: figures + name, embed_address)))
 
 

@@ -208,7 +208,8 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
             label=self.label(fid), alt_text=markers.expand_values(figure.alt_text, self.numbers, f"{where}, alt text"),
             caption_html=embed.caption_html(caption, config.markdown_extensions, config.mdx_configs),
             chapter_url=f"{get_relative_url(home.url, page_url)}#fig-{fid}" if home else None,
-            embed_address=self.embed_address(fid, page_url), site_name=config.site_name)
+            embed_address=self.embed_address(fid, page_url), site_name=config.site_name,
+            favicon=config.theme.get("favicon"))
 
     def on_page_content(self, html_text: str, page: Page, config, files: Files):
         if page.file.src_uri.endswith(".ipynb"):
