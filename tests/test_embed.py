@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import BASE_PATH
-from tests.test_site import open_page
+from tests.test_site import SCHEME_RULES, open_page
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 
@@ -95,7 +95,10 @@ def test_embed_pages_of_the_offline_copy_work_from_disk(browser, offline_dir, si
         page.close()
 
 
-def test_an_embed_page_follows_the_readers_colour_scheme(browser, site_url):
+def test_an_embed_page_follows_the_readers_colour_scheme_accessibly(browser, site_url):
+    """Drawn in the reader's scheme, and axe-core finds nothing serious in either (as for the site's pages)."""
+    from axe_playwright_python.sync_playwright import Axe
+
     labels = []
     for scheme in ("light", "dark"):
         context = browser.new_context(color_scheme=scheme)
@@ -106,6 +109,11 @@ def test_an_embed_page_follows_the_readers_colour_scheme(browser, site_url):
         labels.append(page.locator(".role-axis-label text").first.get_attribute("fill"))
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert (background == "rgb(255, 255, 255)") == (scheme == "light"), background
+        options = {"resultTypes": ["violations"]} | ({} if scheme == "light" else {"runOnly": SCHEME_RULES})
+        violations = [f"{v['id']}: {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+                      for v in Axe().run(page, options=options).response["violations"]
+                      if v["impact"] in ("serious", "critical")]
+        assert violations == [], (scheme, violations)
         context.close()
     assert labels[0] != labels[1]
 
