@@ -7,6 +7,7 @@
   var PNG_SCALE = 2;
   var LINE = 18; // px between the baselines of the lines above the chart
   var PAD = 8;
+  var FONT_SIZE = 13;
   var states = new WeakMap(); // .dl-chart element -> its control values, from its latest dl:state
 
   document.addEventListener("dl:state", function (event) { states.set(event.target, event.detail.state); });
@@ -49,13 +50,17 @@
     var style = getComputedStyle(chart);
     var background = view.background();
     if (!background || background === "transparent") background = getComputedStyle(document.body).backgroundColor;
-    return { text: style.color, background: background, font: "13px " + style.fontFamily, bold: "bold 13px " + style.fontFamily };
+    return { text: style.color, background: background, family: style.fontFamily };
   }
+
+  function canvasFont(style, line) { return (line === 0 ? "bold " : "") + FONT_SIZE + "px " + style.family; }
+
+  function baseline(line) { return PAD + LINE * (line + 1) - 5; }
 
   function textWidth(lines, style) {
     var context = document.createElement("canvas").getContext("2d");
     return Math.max.apply(null, lines.map(function (line, i) {
-      context.font = i === 0 ? style.bold : style.font;
+      context.font = canvasFont(style, i);
       return context.measureText(line).width;
     }));
   }
@@ -74,8 +79,8 @@
       context.scale(PNG_SCALE, PNG_SCALE);
       context.fillStyle = style.text;
       lines.forEach(function (line, i) {
-        context.font = i === 0 ? style.bold : style.font;
-        context.fillText(line, PAD, PAD + LINE * (i + 1) - 5);
+        context.font = canvasFont(style, i);
+        context.fillText(line, PAD, baseline(i));
       });
       context.setTransform(1, 0, 0, 1, 0, 0);
       context.drawImage(drawn, 0, head * PNG_SCALE);
@@ -107,10 +112,10 @@
       lines.forEach(function (line, i) {
         var text = doc.createElementNS(ns, "text");
         text.setAttribute("x", PAD);
-        text.setAttribute("y", PAD + LINE * (i + 1) - 5 - head);
+        text.setAttribute("y", baseline(i) - head);
         text.setAttribute("fill", style.text);
-        text.setAttribute("font-family", getComputedStyle(chart).fontFamily);
-        text.setAttribute("font-size", 13);
+        text.setAttribute("font-family", style.family);
+        text.setAttribute("font-size", FONT_SIZE);
         if (i === 0) text.setAttribute("font-weight", "bold");
         text.textContent = line;
         group.appendChild(text);
@@ -165,7 +170,9 @@
     window.dlFigures.draw(chart).then(function () {
       var view = window.dlFigures.viewOf(chart);
       if (!view) throw new Error("the chart is not drawn");
-      if (button.classList.contains("dl-copy-embed")) return copy(button, embedCode(button, chart), "copy embed code", "embed code copied");
+      if (button.classList.contains("dl-copy-embed")) {
+        return copy(button, embedCode(button, chart), "copy embed code", "embed code copied");
+      }
       var kind = button.dataset.export;
       return (kind === "png" ? png : svg)(chart, view).then(function (blob) { download(blob, fileName(chart, kind)); });
     }).catch(function (error) {
