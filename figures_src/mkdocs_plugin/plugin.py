@@ -7,7 +7,7 @@ Notebooks are executed by notebooks.py; the print page is mended by print_page.p
 Stages, one MkDocs event each: compute every figure before the site directory is touched
 (on_pre_build), execute notebooks and add the exported files (on_files), number the figures in
 navigation order and index citations (on_nav), expand the markers (on_page_markdown), write the
-manifest (on_env).
+manifest and each figure's embed page (on_env).
 """
 
 import html
@@ -198,6 +198,8 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         return get_relative_url(embed.url(fid, self.use_directory_urls), page_url)
 
     def embed_page(self, fid: str, config) -> str:
+        """The page of one figure alone (embed.py): caption and alt text with their living numbers, and the
+        link to its chapter."""
         figure = self.figures[fid]
         where = f"embed page of figure {fid!r}"
         page_url = embed.url(fid, config.use_directory_urls)
