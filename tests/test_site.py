@@ -15,9 +15,9 @@ pytestmark = pytest.mark.build
 
 
 def pages(site_dir) -> list[str]:
-    """Every page of the site, as a path relative to the site root."""
+    """Every page of the site, as a path relative to the site root (the embed pages: tests/test_embed.py)."""
     return sorted(str(p.parent.relative_to(site_dir)).replace(".", "") + "/" if p.parent != site_dir else ""
-                  for p in site_dir.rglob("index.html") if "figures" not in p.parts and "search" not in p.parts)
+                  for p in site_dir.rglob("index.html") if not {"figures", "search", "embed"} & set(p.parts))
 
 
 def test_every_figure_is_exported_and_listed_in_the_manifest(site_dir):

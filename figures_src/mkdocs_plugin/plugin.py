@@ -7,7 +7,7 @@ Notebooks are executed by notebooks.py; the print page is mended by print_page.p
 Stages, one MkDocs event each: compute every figure before the site directory is touched
 (on_pre_build), execute notebooks and add the exported files (on_files), number the figures in
 navigation order and index citations (on_nav), expand the markers (on_page_markdown), write the
-manifest (on_env).
+manifest and each figure's embed page (on_env).
 """
 
 import html
@@ -28,7 +28,7 @@ from mkdocs.utils.meta import get_data
 
 from figures_src import markers
 from figures_src.figure import FigureError, FigureFiles
-from figures_src.mkdocs_plugin import notebooks, print_page
+from figures_src.mkdocs_plugin import embed, notebooks, print_page
 from figures_src.mkdocs_plugin.citations import Bibliography, CitationError, CitationIndex
 from figures_src.mkdocs_plugin.config import FiguresConfig
 from figures_src.mkdocs_plugin.ledger import Ledger, LedgerError, plain
@@ -37,13 +37,14 @@ from figures_src.mkdocs_plugin.notebooks import NotebookError
 log = get_plugin_logger(__name__)
 
 ASSETS = Path(__file__).parent / "assets"
-STATIC_SCRIPTS = ["figures/vendor/vega.js", "figures/theme.js", "figures/figures.js"]
+STATIC_SCRIPTS = ["figures/vendor/vega.js", "figures/theme.js", "figures/figures.js", "figures/export.js"]
 BUILD_ERRORS = (FigureError, markers.MarkerError, CitationError, NotebookError, LedgerError)
 
 
 class FiguresPlugin(BasePlugin[FiguresConfig]):
     def on_config(self, config):
         self.root = Path(config.config_file_path).parent
+        self.site_url, self.use_directory_urls = config.site_url, config.use_directory_urls
         config.extra_javascript[:0] = STATIC_SCRIPTS
         config.extra_css.append("figures/figures.css")
         config.markdown_extensions.append("md_in_html")
@@ -80,7 +81,7 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         # The claim ledger is known once every page is read (on_nav); its file exists now so pages can link it.
         self.claims_file = File.generated(config, "claims.json", content="")
         files.append(self.claims_file)
-        for asset in ("figures.js", "figures.css"):
+        for asset in ("figures.js", "figures.css", "export.js"):
             files.append(File.generated(config, f"figures/{asset}", abs_src_path=str(ASSETS / asset)))
         return files
 
@@ -186,9 +187,31 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
 <img class="dl-static" src="{url(names.svg)}" alt="{alt_text}">
 </div>
 <figcaption markdown="span"><a class="dl-fignum" href="#fig-{fid}">{self.label(fid)}</a> **{figure.title}.** {caption}{elsewhere}
-<span class="dl-figlinks"><a href="{url(names.csv)}" download>data (CSV)</a> · <a href="{url(names.svg)}">SVG</a> · <a href="{url(names.spec)}">Vega-Lite spec</a> · <a href="{url(names.source)}">source</a> · <button type="button" class="dl-copy-link" data-anchor="fig-{fid}">copy link</button></span></figcaption>
+{embed.links_html(fid, names, url, self.embed_address(fid, page.url))}</figcaption>
 </figure>
 """
+
+    def embed_address(self, fid: str, page_url: str) -> str:
+        """The embed page of a figure, for iframe code: its published address, or relative to the page."""
+        if self.site_url:
+            return self.site_url + embed.url(fid)
+        return get_relative_url(embed.url(fid, self.use_directory_urls), page_url)
+
+    def embed_page(self, fid: str, config) -> str:
+        """The page of one figure alone (embed.py): caption and alt text with their living numbers, and the
+        link to its chapter."""
+        figure = self.figures[fid]
+        where = f"embed page of figure {fid!r}"
+        page_url = embed.url(fid, config.use_directory_urls)
+        home = self.homes.get(fid, (None,))[0]
+        caption = markers.expand_values(figure.caption, self.numbers, f"{where}, caption")
+        return embed.page_html(
+            fid=fid, names=FigureFiles.of(fid, self.pipeline.module_of(figure)), title=figure.title,
+            label=self.label(fid), alt_text=markers.expand_values(figure.alt_text, self.numbers, f"{where}, alt text"),
+            caption_html=embed.caption_html(caption, config.markdown_extensions, config.mdx_configs),
+            chapter_url=f"{get_relative_url(home.url, page_url)}#fig-{fid}" if home else None,
+            embed_address=self.embed_address(fid, page_url), site_name=config.site_name,
+            favicon=config.theme.get("favicon"))
 
     def on_page_content(self, html_text: str, page: Page, config, files: Files):
         if page.file.src_uri.endswith(".ipynb"):
@@ -216,7 +239,9 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
                 "files": sorted(f"figures/{name}" for name in self.exports[fid]),
                 "parameters": computed.figure.params,
                 "code_hash": computed.code_hash,
+                "embed": (config.site_url or "/") + embed.url(fid),
             })
+            files.append(File.generated(config, embed.file_path(fid), content=self.embed_page(fid, config)))
         files.append(File.generated(config, "figures/manifest.json",
                                     content=json.dumps(manifest, indent=1, allow_nan=False) + "\n"))
         self.claims_file.content_string = json.dumps(self.ledger.as_json(self.homes), indent=1,

@@ -1,0 +1,102 @@
+"""One figure alone on a page, to put in an iframe: `embed/<figure-id>/index.html`.
+
+The page holds the chart with its controls, caption and links, and nothing of the site's navigation; it
+loads the site's own chart scripts and figures.css (relative URLs, so it works from file:// and in the
+offline copy), reads the chart state from its URL like any page (`?<figure-id>.<param>=…`) and follows the
+reader's colour scheme. The links line under a caption is the same here and on the chapter pages.
+"""
+
+import html
+from typing import Callable
+
+import jinja2
+import markdown
+from markupsafe import Markup
+
+from figures_src.figure import FigureFiles
+
+# Loaded by every embed page, in this order, from the site's figures/ folder (the scripts every page loads).
+SCRIPTS = ("vendor/vega.js", "theme.js", "figures.js", "export.js")
+
+TEMPLATE = jinja2.Environment(autoescape=True, keep_trailing_newline=True).from_string("""\
+<!doctype html>
+<html lang="en" class="dl-embed">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="robots" content="noindex">
+<title>{{ label }}: {{ title }} · {{ site_name }}</title>
+{% if favicon %}<link rel="icon" href="../../{{ favicon }}">
+{% endif %}<link rel="stylesheet" href="{{ figures }}figures.css">
+</head>
+<body>
+<script>
+  // The reader's colour scheme; figures.js draws dark charts when the body says "slate", as on the site.
+  (function () {
+    var dark = window.matchMedia("(prefers-color-scheme: dark)");
+    function follow() { document.body.setAttribute("data-md-color-scheme", dark.matches ? "slate" : "default"); }
+    follow();
+    dark.addEventListener("change", follow);
+  })();
+</script>
+<main>
+<figure class="dl-figure" id="fig-{{ fid }}">
+<div class="dl-chart" data-figure="{{ fid }}" data-spec="{{ figures }}{{ names.script }}">
+<img class="dl-static" src="{{ figures }}{{ names.svg }}" alt="{{ alt_text }}">
+</div>
+<figcaption><span class="dl-fignum">{{ label }}</span> <strong>{{ title }}.</strong> {{ caption }}
+{%- if chapter %} <a href="{{ chapter }}" target="_blank" rel="noopener">(in its chapter)</a>{% endif %}
+{{ links }}</figcaption>
+</figure>
+</main>
+{% for script in scripts %}<script src="{{ figures }}{{ script }}"></script>
+{% endfor %}</body>
+</html>
+""")
+
+
+def file_path(fid: str) -> str:
+    """Where the embed page of a figure is written in the site."""
+    return f"embed/{fid}/index.html"
+
+
+def url(fid: str, use_directory_urls: bool = True) -> str:
+    """The embed page's URL from the site root (file URLs in the offline copy, whose pages are name.html)."""
+    return f"embed/{fid}/" if use_directory_urls else file_path(fid)
+
+
+def links_html(fid: str, names: FigureFiles, file_url: Callable[[str], str], embed_address: str) -> str:
+    """The line under a figure's caption: its files, a link to it in its current state, the iframe code of
+    its embed page (`embed_address`, absolute where the site has a URL), and images of the chart as drawn now
+    (assets/export.js). `file_url` turns a name under figures/ into a link from the page."""
+    files = (f'<a href="{file_url(names.csv)}" download>data (CSV)</a> · <a href="{file_url(names.svg)}">SVG</a> · '
+             f'<a href="{file_url(names.spec)}">Vega-Lite spec</a> · <a href="{file_url(names.source)}">source</a>')
+    share = (f'<button type="button" class="dl-copy-link" data-anchor="fig-{fid}">copy link</button> · '
+             f'<button type="button" class="dl-copy-embed" data-embed="{html.escape(embed_address)}">'
+             'copy embed code</button>')
+    images = ('<span class="dl-export"> · this view as <button type="button" data-export="png" '
+              'aria-label="Download this view as PNG (2× resolution)">PNG</button> · <button type="button" '
+              'data-export="svg" aria-label="Download this view as SVG">SVG</button></span>')
+    return f'<span class="dl-figlinks">{files} · {share}{images}</span>'
+
+
+def page_html(*, fid: str, names: FigureFiles, title: str, label: str, caption_html: str, alt_text: str,
+              chapter_url: str | None, embed_address: str, site_name: str, favicon: str | None) -> str:
+    """The embed page of one figure. `caption_html` is trusted HTML (the rendered caption); `chapter_url`
+    leads to the figure in its chapter (relative to the embed page), or None for a figure no chapter shows;
+    `favicon` is the site's icon from the site root, if it has one (without it, browsers ask the server
+    for /favicon.ico)."""
+    figures = "../../figures/"  # embed/<id>/ → the site root's figures/ folder
+    return TEMPLATE.render(
+        fid=fid, names=names, title=title, label=label, caption=Markup(caption_html),
+        alt_text=alt_text, chapter=chapter_url, site_name=site_name, favicon=favicon, figures=figures,
+        scripts=SCRIPTS,
+        links=Markup(links_html(fid, names, lambda name: figures + name, embed_address)))
+
+
+def caption_html(caption: str, extensions: list, extension_configs: dict) -> str:
+    """A caption's Markdown as inline HTML, with the site's Markdown extensions (chapter pages render it
+    inside the page's own Markdown)."""
+    rendered = markdown.markdown(caption, extensions=extensions, extension_configs=extension_configs)
+    return rendered.removeprefix("<p>").removesuffix("</p>")
