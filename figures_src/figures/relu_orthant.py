@@ -54,7 +54,7 @@ def chart(rows: list, p: dict) -> alt.HConcatChart:
     stages = alt.Scale(domain=[BEFORE, AFTER], range=["#A9CCE8", theme.ARCHITECTURE_COLORS["plain"]])
     orthant = alt.Chart(alt.Data(values=[{"x": 0, "x2": 3.5, "y": 0, "y2": 3.5}])).mark_rect(
         color=theme.ARCHITECTURE_COLORS["plain"], opacity=0.07).encode(x="x:Q", x2="x2:Q", y="y:Q", y2="y2:Q")
-    points = data.transform_filter(f"datum.stage != 'cosine' && abs(datum.c - rho) < 0.001").mark_circle(
+    points = data.transform_filter("datum.stage != 'cosine' && abs(datum.c - rho) < 0.001").mark_circle(
         size=22, opacity=0.75).encode(
         x=alt.X("u:Q", title="input a's pre-activation, one point per neuron", scale=square),
         y=alt.Y("v:Q", title="input b's pre-activation", scale=square),
@@ -78,7 +78,7 @@ def chart(rows: list, p: dict) -> alt.HConcatChart:
     now = curve.transform_filter("abs(datum.c - rho) < 0.001")
     marker = now.mark_rule(color=theme.ARCHITECTURE_COLORS["LSUV"], strokeWidth=2).encode(x=x)
     labels = alt.Chart(alt.Data(values=[{"c": 0.15, "v": -0.35, "text": "no change (diagonal)"},
-                                        {"c": -0.95, "v": 0.12, "text": "𝓕(ρ), grey dashed: theory"}])).mark_text(
+                                        {"c": -0.95, "v": 0.8, "text": "dots: sampled; grey dashed: 𝓕(ρ)"}])).mark_text(
         align="left", fontSize=12, color=theme.THEORY_COLOR).encode(x=x, y=y, text="text:N")
     cosines = alt.layer(identity, theory, measured, marker, labels).properties(
         width=theme.STATIC_WIDTH // 2 - 60, height=theme.STATIC_WIDTH // 2 - 60,

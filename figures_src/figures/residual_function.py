@@ -5,7 +5,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import angle_x
+from figures_src.charts import ANGLE_DOMAIN
 from figures_src.claims import All, Above, Claim, Differs
 from figures_src.figure import Figure, Result, table
 from figures_src.model import MLP, MLPConfig, great_circle, seeded
@@ -63,8 +63,8 @@ def chart(rows: list, p: dict) -> alt.FacetChart:
                                                             theme.ARCHITECTURE_COLORS["residual"]])
     outputs_dash = alt.Scale(domain=[f"output {j + 1}" for j in range(p["outputs"])], range=[[1, 0], [6, 3], [2, 2]])
     lines = alt.Chart(table(rows)).mark_line(strokeWidth=2).encode(
-        x=angle_x(),
-        y=alt.Y("value:Q", title="output ÷ its RMS over the circle"),
+        x=alt.X("theta:Q", title="angle θ (radians)", scale=alt.Scale(domain=ANGLE_DOMAIN, nice=False)),
+        y=alt.Y("value:Q", title="output ÷ its RMS", scale=alt.Scale(domain=[-3, 3], clamp=True)),
         color=alt.Color("architecture:N", title=None, scale=colors, legend=None),
         strokeDash=alt.StrokeDash("output:N", title=None, scale=outputs_dash),
         detail="output:N",
@@ -78,7 +78,7 @@ def chart(rows: list, p: dict) -> alt.FacetChart:
         column=alt.Column("depth:O", title=None, header=alt.Header(labelExpr="'depth ' + datum.value",
                                                                     labelFontSize=13)),
         spacing={"row": 14, "column": 12},
-    ).resolve_scale(y="independent")
+    )
 
 
 FIGURE = Figure(

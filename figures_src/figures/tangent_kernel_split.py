@@ -84,13 +84,14 @@ def chart(rows: list, p: dict) -> alt.HConcatChart:
     kernels = alt.Scale(domain=list(KERNELS.values()), range=[[1, 0], [6, 3]])
     data = alt.Chart(table(rows))
     by_depth = data.transform_filter("datum.kind == 'by depth'")
-    x = alt.X("depth:Q", title="depth L (log scale)", scale=alt.Scale(type="log", domain=[1, 100], nice=False))
+    x = alt.X("depth:Q", title="depth L (log scale)", scale=alt.Scale(type="log", domain=[1, 100], nice=False),
+              axis=alt.Axis(values=p["depths"]))
     y = alt.Y("eigenvalue:Q", title="eigenvalue ÷ width (log scale)", scale=alt.Scale(type="log"))
-    color = alt.Color("part:N", title=None, scale=parts, legend=alt.Legend(direction="vertical", labelLimit=320))
-    dash = alt.StrokeDash("kernel:N", title=None, scale=kernels, legend=alt.Legend(direction="vertical"))
+    color = alt.Color("part:N", title=None, scale=parts, legend=None)  # lines are labelled directly
+    dash = alt.StrokeDash("kernel:N", title=None, scale=kernels, legend=None)
     band = by_depth.mark_area(opacity=0.18).encode(
         x=x, y=alt.Y("eigenvalue_ci_low:Q", title="eigenvalue ÷ width (log scale)", scale=alt.Scale(type="log")),
-        y2="eigenvalue_ci_high:Q", color=alt.Color("part:N", scale=parts, legend=None), detail="kernel:N")
+        y2="eigenvalue_ci_high:Q", color=color, detail="kernel:N")
     line = by_depth.mark_line(point=True, strokeWidth=2.2).encode(
         x=x, y=y, color=color, strokeDash=dash,
         tooltip=[alt.Tooltip("kernel:N"), alt.Tooltip("depth:Q"), alt.Tooltip("part:N"),
@@ -100,14 +101,23 @@ def chart(rows: list, p: dict) -> alt.HConcatChart:
                  alt.Tooltip("theory:Q", title="infinite width", format=".3g"), alt.Tooltip("networks:Q")])
     theory = by_depth.mark_line(color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=1.3).encode(
         x=x, y="theory:Q", detail="kernel:N", order="part:N")
-    now = by_depth.transform_filter("datum.depth == depth").mark_rule(color=theme.THEORY_COLOR, opacity=0.5).encode(x=x)
-    left = alt.layer(band, theory, line, now).properties(
+    # Direct labels beside each line at depth 32, placed where no other line runs.
+    placements = {(SHIFT, "whole"): ("right", -6, -10), (SHIFT, "readout"): ("right", -6, -14),
+                  (REST, "whole"): ("left", 6, 14), (REST, "readout"): ("right", -6, 14)}
+    labels = [by_depth.transform_filter(f"datum.depth == 32 && datum.part == {part!r} && "
+                                        f"datum.kernel == {KERNELS[kernel]!r}").mark_text(
+        align=align, dx=dx, dy=dy, fontSize=11).encode(x=x, y=y, color=color, text=alt.value(
+            f"{'top' if part == SHIFT else 'others'}, {KERNELS[kernel]}"))
+        for (part, kernel), (align, dx, dy) in placements.items()]
+    now = by_depth.transform_filter("datum.depth == toNumber(depth)").mark_rule(color=theme.THEORY_COLOR, opacity=0.5).encode(x=x)
+    left = alt.layer(band, theory, line, *labels, now).properties(
         width=theme.STATIC_WIDTH // 2 - 40, height=theme.HEIGHT - 40,
         title=alt.Title("Top eigenvalue and the rest, by depth", subtitle="grey dashed: infinite width"))
-    spectrum = data.transform_filter("datum.kind == 'spectrum' && datum.depth == depth").mark_bar().encode(
+    spectrum = data.transform_filter("datum.kind == 'spectrum' && datum.depth == toNumber(depth)").mark_bar().encode(
         x=alt.X("rank:O", title="eigenvector of the whole kernel, largest first",
                 axis=alt.Axis(values=[1, 8, 16, 24, 32], labelAngle=0)),
         y=alt.Y("eigenvalue:Q", title="eigenvalue ÷ width (log scale)", scale=alt.Scale(type="log")),
+        y2=alt.datum(0.1),  # a log axis has no zero for bars to start from
         color=alt.Color("part:N", scale=parts, legend=None),
         tooltip=[alt.Tooltip("rank:O"), alt.Tooltip("eigenvalue:Q", format=".3g", title="mean over networks"),
                  alt.Tooltip("theory:Q", format=".3g", title="infinite width")],
