@@ -46,7 +46,7 @@ def compute(p: dict) -> Result:
     return Result(rows, values)
 
 
-def chart(rows: list, p: dict) -> alt.HConcatChart:
+def chart(rows: list, p: dict) -> alt.VConcatChart:
     rho = alt.param(name="rho", value=p["default_c"], bind=alt.binding_range(
         min=p["c_grid"][0], max=p["c_grid"][-1], step=0.1, name="cosine of the two inputs' pre-activations ρ "))
     data = alt.Chart(table(rows))
@@ -61,7 +61,7 @@ def chart(rows: list, p: dict) -> alt.HConcatChart:
         color=alt.Color("stage:N", title=None, scale=stages, legend=alt.Legend(direction="vertical", labelLimit=300)),
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("u:Q", format=".2f"), alt.Tooltip("v:Q", format=".2f")])
     pairs = alt.layer(orthant, points).properties(
-        width=theme.STATIC_WIDTH // 2 - 60, height=theme.STATIC_WIDTH // 2 - 60,
+        width=320, height=320,
         title=alt.Title(alt.expr("['Each neuron: a pair of values, before and after the ReLU', "
                                  "'shaded: the positive orthant, where no product is negative']")))
     curve = data.transform_filter("datum.stage == 'cosine'")
@@ -81,21 +81,21 @@ def chart(rows: list, p: dict) -> alt.HConcatChart:
                                         {"c": -0.95, "v": 0.8, "text": "dots: sampled; grey dashed: 𝓕(ρ)"}])).mark_text(
         align="left", fontSize=12, color=theme.THEORY_COLOR).encode(x=x, y=y, text="text:N")
     cosines = alt.layer(identity, theory, measured, marker, labels).properties(
-        width=theme.STATIC_WIDTH // 2 - 60, height=theme.STATIC_WIDTH // 2 - 60,
+        width=320, height=320,
         title=alt.Title(alt.expr(
             "['The cosine after the ReLU is never negative, and above ρ', "
             "'ρ = ' + format(rho, '.1f') + ': after the ReLU ' + format((sqrt(1 - rho * rho) + "
             "(PI - acos(rho)) * rho) / PI, '.3f')]")))
-    return alt.hconcat(pairs, cosines, spacing=30).add_params(rho)
+    return alt.vconcat(pairs, cosines, spacing=28).add_params(rho)  # stacked: readable at phone width
 
 
 FIGURE = Figure(
     id="relu-orthant",
     title="A ReLU folds every pair of values into the positive orthant",
     caption=(
-        "Theory and sampled neurons, no network. Left: for two inputs whose pre-activations have cosine ρ "
+        "Theory and sampled neurons, no network. Top: for two inputs whose pre-activations have cosine ρ "
         "(slider), each point is one neuron's pair of values; the ReLU moves every point with a negative "
-        "coordinate onto an axis of the shaded quarter, where no product of the two values is negative. Right: "
+        "coordinate onto an axis of the shaded quarter, where no product of the two values is negative. Bottom: "
         "the cosine after the ReLU against the cosine before, sampled over "
         "{{ value: relu-orthant.neurons }} neurons (dots) and the arc-cosine map 𝓕 (grey dashed): it lies above "
         "the diagonal at every ρ, so a ReLU makes every pair of inputs more alike, and at ρ = −0.9 it is still "
@@ -110,9 +110,9 @@ FIGURE = Figure(
     compute=compute,
     chart=chart,
     alt_text=(
-        "Left: a scatter of neurons' pairs of values for two inputs, before the ReLU an elongated cloud over all "
+        "Top: a scatter of neurons' pairs of values for two inputs, before the ReLU an elongated cloud over all "
         "four quadrants, after the ReLU the same points folded onto the two positive axes and the positive "
-        "quarter. Right: the cosine after the ReLU against the cosine before: the sampled dots follow the "
+        "quarter. Bottom: the cosine after the ReLU against the cosine before: the sampled dots follow the "
         "arc-cosine curve, which stays above the diagonal and above zero everywhere, reaching "
         "{{ value: relu-orthant.after_c_minus90 | .3f }} at cosine −0.9 before."
     ),

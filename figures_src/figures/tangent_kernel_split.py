@@ -76,7 +76,7 @@ def compute(p: dict) -> Result:
     return Result(rows, values)
 
 
-def chart(rows: list, p: dict) -> alt.HConcatChart:
+def chart(rows: list, p: dict) -> alt.VConcatChart:
     depth = alt.param(name="depth", value=p["default_depth"], bind=alt.binding_select(
         options=p["depths"], name="spectrum at depth "))
     parts = alt.Scale(domain=[SHIFT, REST], range=[theme.ARCHITECTURE_COLORS["batch norm"],
@@ -111,7 +111,7 @@ def chart(rows: list, p: dict) -> alt.HConcatChart:
         for (part, kernel), (align, dx, dy) in placements.items()]
     now = by_depth.transform_filter("datum.depth == toNumber(depth)").mark_rule(color=theme.THEORY_COLOR, opacity=0.5).encode(x=x)
     left = alt.layer(band, theory, line, *labels, now).properties(
-        width=theme.STATIC_WIDTH // 2 - 40, height=theme.HEIGHT - 40,
+        width=theme.STATIC_WIDTH - 120, height=theme.HEIGHT - 40,
         title=alt.Title("Top eigenvalue and the rest, by depth", subtitle="grey dashed: infinite width"))
     spectrum = data.transform_filter("datum.kind == 'spectrum' && datum.depth == toNumber(depth)").mark_bar().encode(
         x=alt.X("rank:O", title="eigenvector of the whole kernel, largest first",
@@ -121,9 +121,9 @@ def chart(rows: list, p: dict) -> alt.HConcatChart:
         color=alt.Color("part:N", scale=parts, legend=None),
         tooltip=[alt.Tooltip("rank:O"), alt.Tooltip("eigenvalue:Q", format=".3g", title="mean over networks"),
                  alt.Tooltip("theory:Q", format=".3g", title="infinite width")],
-    ).properties(width=theme.STATIC_WIDTH // 2 - 40, height=theme.HEIGHT - 40,
+    ).properties(width=theme.STATIC_WIDTH - 120, height=theme.HEIGHT - 40,
                  title=alt.Title(alt.expr("'The whole spectrum at depth ' + depth"), subtitle="mean over networks"))
-    return alt.hconcat(left, spectrum, spacing=30).add_params(depth)
+    return alt.vconcat(left, spectrum, spacing=28).add_params(depth)  # stacked: readable at phone width
 
 
 FIGURE = Figure(
@@ -131,11 +131,11 @@ FIGURE = Figure(
     title="The tangent kernel: one direction that shifts all outputs, and the rest",
     caption=(
         "Reference network; its tangent kernel Θ on the {{ value: tangent-kernel-split.n_inputs }} inputs, "
-        "divided by the width. Left: Θ's top eigenvalue (vermillion), whose eigenvector is nearly the all-ones "
+        "divided by the width. Top: Θ's top eigenvalue (vermillion), whose eigenvector is nearly the all-ones "
         "direction, \"move every output up together\", and the mean of its other eigenvalues, the input-dependent "
         "directions (blue), by depth; solid for the whole network's kernel, dashed for the readout layer's alone; "
         "means over {{ value: tangent-kernel-split.seeds }} networks with 95% intervals. For the whole network the "
-        "two grow together; for the readout layer the input-dependent part falls away. Right: the whole kernel's "
+        "two grow together; for the readout layer the input-dependent part falls away. Bottom: the whole kernel's "
         "spectrum at one depth (menu): one large eigenvalue, then the rest."
     ),
     params=PARAMS,
@@ -148,12 +148,12 @@ FIGURE = Figure(
     compute=compute,
     chart=chart,
     alt_text=(
-        "Left: eigenvalues of the tangent kernel divided by the width against depth, both axes logarithmic: the "
+        "Top: eigenvalues of the tangent kernel divided by the width against depth, both axes logarithmic: the "
         "top eigenvalue and the mean of the others, for the whole network (solid) and the readout layer (dashed), "
         "with grey dashed infinite-width curves. For the whole network both rise with depth; for the readout layer "
         "the mean of the others falls far below the top one. The top-to-rest ratio at depth 100 is "
         "{{ value: tangent-kernel-split.whole_ratio_l100 | .0f }} for the whole network and "
-        "{{ value: tangent-kernel-split.readout_ratio_l100 | .0f }} for the readout layer. Right: bars of the whole "
+        "{{ value: tangent-kernel-split.readout_ratio_l100 | .0f }} for the readout layer. Bottom: bars of the whole "
         "kernel's eigenvalues at one depth on a log axis: one tall bar, then many small ones."
     ),
 )
