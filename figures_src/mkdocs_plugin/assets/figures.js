@@ -221,9 +221,19 @@
     return target ? Array.from(target.querySelectorAll(".dl-chart")) : [];
   }
 
+  // Idle means after the page has loaded and settled (SETTLE_MS), so drawing never competes with loading.
+  var SETTLE_MS = 3000;
+  var settled = new Promise(function (resolve) {
+    var settle = function () { setTimeout(resolve, SETTLE_MS); };
+    if (document.readyState === "complete") settle();
+    else window.addEventListener("load", settle, { once: true });
+  });
+
   function whenIdle(callback) {
-    if (window.requestIdleCallback) window.requestIdleCallback(callback, { timeout: 4000 });
-    else setTimeout(callback, 1000);
+    settled.then(function () {
+      if (window.requestIdleCallback) window.requestIdleCallback(callback, { timeout: 2000 });
+      else setTimeout(callback, 200);
+    });
   }
 
   var idleScheduled = false;
