@@ -12,11 +12,15 @@ build function (figures_src/mkdocs_plugin/build.py):
   * page weight: each page's HTML and the figure data it loads, and the scripts and styles every page
     shares;
   * time to first chart in headless Chromium, against a chart-free page's load event (target ≤ 2×);
+  * Lighthouse (pinned version, installed from the npm registry into a cache folder) on every kind of page,
+    mobile and desktop: performance, layout shift, blocking time, largest paint, accessibility, best
+    practices, SEO;
   * the curvature engine against power iteration (figures_src/curvature_bench.py).
 
 The report is Markdown: it is printed and written to docs/benchmark.md. `--quick` skips the clean build
 and the cold test run, and starts from a copy of the project's caches in .cache/ (never the caches
-themselves), to iterate quickly.
+themselves), to iterate quickly. `--lighthouse-only SITE_DIR` audits a built site and replaces only the
+Lighthouse section of docs/benchmark.md.
 """
 
 import argparse
@@ -24,6 +28,7 @@ import datetime
 import functools
 import gzip
 import html.parser
+import json
 import os
 import platform
 import posixpath
@@ -40,7 +45,7 @@ from urllib.parse import urlparse
 
 from figures_src import pipeline
 from figures_src.curvature_bench import curvature_section
-from figures_src.mkdocs_plugin.browser import CHROMIUM_ARGS, find_chromium, serve_site
+from figures_src.mkdocs_plugin.browser import CHROMIUM_ARGS, GzipHandler, find_chromium, serve_site
 from figures_src.mkdocs_plugin.build import build_site
 from figures_src.workers import usable_cpus
 
@@ -185,6 +190,10 @@ class References(html.parser.HTMLParser):
                 self.figure_data.append(a["data-spec"])
 
 
+# Brought by figures/loader.js to pages with charts only (not in the HTML).
+CHART_SCRIPTS = {"figures/figures.js", "figures/theme.js", "figures/vendor/vega.js"}
+
+
 @dataclass
 class Page:
     name: str  # path of the page in the site, "" for the home page
@@ -216,7 +225,8 @@ def read_page(site: Path, path: Path) -> Page:
         return found
 
     name = "" if folder == "." else folder + "/"
-    return Page(name, path.stat().st_size, parser.charts, local(parser.figure_data), local(parser.assets))
+    assets = local(parser.assets) | (CHART_SCRIPTS if parser.charts else set())
+    return Page(name, path.stat().st_size, parser.charts, local(parser.figure_data), assets)
 
 
 @functools.cache
@@ -261,8 +271,14 @@ def weight_section(site: Path) -> str:
 # ---------------------------------------------------------------- time to first chart
 
 # Notes the moment the first chart is drawn, from navigation start (performance.now()), rather than the
-# moment Playwright's polling notices it.
+# moment Playwright's polling notices it. The chart is asked for as soon as the page is parsed, as when a
+# link points at it or the reader reaches for it; left alone, a first-screen chart shows its static SVG
+# and draws once the page has settled (figures.js).
 FIRST_CHART_PROBE = """
+document.addEventListener('DOMContentLoaded', () => {
+  const chart = document.querySelector('.dl-chart');
+  if (chart && window.dlFigures) window.dlFigures.draw(chart);
+});
 new MutationObserver((_, observer) => {
   if (document.querySelector('.dl-chart.dl-rendered')) {
     window.dlFirstChart = performance.now();
@@ -313,7 +329,8 @@ def first_chart_section(site: Path) -> str:
             results[name] = median_of(browser, base + name, chart=True)
         browser.close()
     lines = ["## Time to first chart (headless Chromium, empty cache)", "",
-             f"From navigation start, median of {REPEATS} fresh browser contexts, site served locally. "
+             f"From navigation start to the first chart drawn, asked for as soon as the page is parsed "
+             f"(as when a link points at it), median of {REPEATS} fresh browser contexts, site served locally. "
              f"Reference: the load event of /{plain_page}, a page without charts, {reference:.0f} ms. "
              f"Target: first chart ≤ {FIRST_CHART_TARGET_RATIO:g}× the reference.", "",
              "| page | first chart ms | × reference | target |", "|---|---:|---:|---|"]
@@ -324,6 +341,81 @@ def first_chart_section(site: Path) -> str:
             ratio = ms / reference
             lines.append(f"| /{name} | {ms:.0f} | {ratio:.2f} | {verdict(ratio <= FIRST_CHART_TARGET_RATIO)} |")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- Lighthouse
+
+LIGHTHOUSE_VERSION = "12.2.3"  # 13.x needs Node 22
+LIGHTHOUSE_PAGES = {"home": "", "observation": "observation/", "reasons": "reasons/",
+                    "consequences": "consequences/", "solutions": "solutions/", "overview": "overview/",
+                    "summary": "summary/", "notebook": "notebooks/observation/"}
+LIGHTHOUSE_TARGETS = {"mobile": 90, "desktop": 98}  # performance score; the other categories: 100
+CLS_TARGET = 0.02
+LIGHTHOUSE_TITLE = "## Lighthouse"
+
+
+def lighthouse_cli() -> Path:
+    """Lighthouse's command-line script, installed from the npm registry into a cache folder on first use."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dl-optimization"
+    folder = cache / f"lighthouse-{LIGHTHOUSE_VERSION}"
+    cli = folder / "node_modules" / "lighthouse" / "cli" / "index.js"
+    if not cli.exists():
+        if not shutil.which("npm"):
+            sys.exit("The Lighthouse benchmark needs Node.js and npm (Node 18 or later) on PATH.")
+        progress(f"installing Lighthouse {LIGHTHOUSE_VERSION} into {folder}")
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--prefix", str(folder), "--no-audit", "--no-fund", "--loglevel=error",
+                        f"lighthouse@{LIGHTHOUSE_VERSION}"], check=True)
+    return cli
+
+
+def lighthouse_run(cli: Path, url: str, form: str, output: Path) -> dict:
+    flags = "--headless --no-sandbox --disable-gpu --disable-background-networking"
+    command = ["node", str(cli), url, "--output=json", f"--output-path={output}", "--quiet",
+               f"--chrome-flags={flags}", "--only-categories=performance,accessibility,best-practices,seo"]
+    if form == "desktop":
+        command.append("--preset=desktop")
+    subprocess.run(command, check=True, env={**os.environ, "CHROME_PATH": find_chromium()})
+    report = json.loads(output.read_text())
+    scores = {name: round(100 * report["categories"][name]["score"])
+              for name in ("performance", "accessibility", "best-practices", "seo")}
+    audits = report["audits"]
+    return scores | {"cls": audits["cumulative-layout-shift"]["numericValue"],
+                     "tbt": audits["total-blocking-time"]["numericValue"],
+                     "lcp": audits["largest-contentful-paint"]["numericValue"]}
+
+
+def lighthouse_section(site: Path) -> str:
+    cli = lighthouse_cli()
+    rows = []
+    with serve_site(site, GzipHandler) as base, tempfile.TemporaryDirectory() as tmp:
+        for form in LIGHTHOUSE_TARGETS:
+            for kind, path in LIGHTHOUSE_PAGES.items():
+                progress(f"Lighthouse {form}: /{path}")
+                rows.append((form, kind, path, lighthouse_run(cli, base + path, form, Path(tmp) / "report.json")))
+    lines = [LIGHTHOUSE_TITLE, "",
+             f"Lighthouse {LIGHTHOUSE_VERSION} (simulated throttling) with {find_chromium()}, site served locally "
+             f"under its own path, gzipped as GitHub Pages sends it. Targets: performance ≥ {LIGHTHOUSE_TARGETS['mobile']} on mobile and "
+             f"≥ {LIGHTHOUSE_TARGETS['desktop']} on desktop, layout shift (CLS) < {CLS_TARGET}, accessibility, "
+             "best practices and SEO 100.", "",
+             "| form | page | performance | CLS | TBT ms | LCP s | accessibility | best practices | SEO | targets |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for form, kind, path, r in rows:
+        met = (r["performance"] >= LIGHTHOUSE_TARGETS[form] and r["cls"] < CLS_TARGET
+               and r["accessibility"] == r["best-practices"] == r["seo"] == 100)
+        lines.append(f"| {form} | /{path} ({kind}) | {r['performance']} | {r['cls']:.3f} | {r['tbt']:.0f} | "
+                     f"{r['lcp'] / 1000:.1f} | {r['accessibility']} | {r['best-practices']} | {r['seo']} | "
+                     f"{verdict(met)} |")
+    return "\n".join(lines)
+
+
+def replace_section(report: str, title: str, section: str) -> str:
+    """The report with the section under `title` replaced by `section` (appended if it has none)."""
+    parts = re.split(r"(?m)^(?=## )", report.rstrip("\n") + "\n")
+    kept = [section + "\n\n" if part.startswith(title + "\n") else part for part in parts]
+    if kept == parts:
+        kept.append("\n" + section + "\n")
+    return "".join(kept).rstrip("\n") + "\n"
 
 
 # ---------------------------------------------------------------- report
@@ -362,7 +454,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="skip the clean build and the cold test run; start from a copy of the project's caches")
     parser.add_argument("--figure", default="relu-variance", help="figure recomputed in the one-figure rebuild")
+    parser.add_argument("--lighthouse-only", type=Path, metavar="SITE_DIR",
+                        help="audit this built site with Lighthouse and replace only that section of the report")
     args = parser.parse_args()
+    if args.lighthouse_only:
+        section = lighthouse_section(args.lighthouse_only)
+        REPORT.write_text(replace_section(REPORT.read_text() if REPORT.exists() else "", LIGHTHOUSE_TITLE,
+                                          f"{section}\n\nAudited alone (`--lighthouse-only`), commit {commit()}."))
+        print(section)
+        return
     if args.figure not in pipeline.discover():
         parser.error(f"unknown figure {args.figure!r}")
 
@@ -383,7 +483,8 @@ def main() -> None:
         (caches / "figures" / f"{args.figure}.json").unlink()
         one_s = web_build(caches, site)
         sections = [header(args.quick), build_section(clean, prose_s, one_s, args.figure),
-                    per_figure_section(clean), weight_section(site), first_chart_section(site)]
+                    per_figure_section(clean), weight_section(site), first_chart_section(site),
+                    lighthouse_section(site)]
         copy = project_copy(scratch / "project")
         cold_s = None if args.quick else test_suite_seconds(copy)
         if args.quick:

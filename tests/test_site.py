@@ -65,6 +65,17 @@ def test_no_page_references_another_host(site_dir):
             assert not re.match(r"^(https?:)?//", url[1]), f"{html_file}: loads {url[1]}"
 
 
+ALL_CHARTS_DRAWN = ("Array.from(document.querySelectorAll('.dl-chart')).every("
+                    "e => e.classList.contains('dl-rendered') || e.classList.contains('dl-failed'))")
+
+
+def draw_every_chart(page):
+    """Charts draw as they come near the viewport; window.dlFigures.draw asks for each one at once."""
+    page.wait_for_function("window.dlFigures")
+    page.evaluate("Promise.all(Array.from(document.querySelectorAll('.dl-chart')).map(e => window.dlFigures.draw(e)))")
+    page.wait_for_function(ALL_CHARTS_DRAWN, timeout=30_000)
+
+
 def open_page(browser, url):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     log = {"errors": [], "requests": []}
@@ -72,9 +83,7 @@ def open_page(browser, url):
     page.on("pageerror", lambda e: log["errors"].append(str(e)))
     page.on("request", lambda r: log["requests"].append(r.url))
     page.goto(url)
-    page.wait_for_function("Array.from(document.querySelectorAll('.dl-chart')).every("
-                           "e => e.classList.contains('dl-rendered') || e.classList.contains('dl-failed'))",
-                           timeout=30_000)
+    draw_every_chart(page)
     return page, log
 
 
@@ -130,7 +139,8 @@ def test_charts_render_after_instant_navigation(browser, site_url):
     page, log = open_page(browser, site_url)
     page.evaluate("window.notReloaded = true")
     page.locator("article a[href$='observation/']").first.click()
-    page.wait_for_function("document.querySelectorAll('.dl-chart.dl-rendered').length === 3", timeout=30_000)
+    page.wait_for_function("document.querySelectorAll('.dl-chart').length === 3", timeout=30_000)
+    draw_every_chart(page)
     assert page.evaluate("window.notReloaded === true"), "the click did a full reload, not instant navigation"
     assert log["errors"] == []
 
@@ -139,7 +149,7 @@ def test_charts_render_after_instant_navigation(browser, site_url):
 def test_phone_width_has_no_horizontal_scroll_and_shows_every_equation(browser, site_url):
     page = browser.new_page(viewport={"width": 390, "height": 800})
     page.goto(site_url + "observation/")
-    page.wait_for_function("document.querySelectorAll('.dl-chart.dl-rendered').length === 3", timeout=30_000)
+    draw_every_chart(page)
     page.wait_for_function("document.querySelectorAll('div.arithmatex mjx-container').length > 0")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     sizes = page.evaluate("Array.from(document.querySelectorAll('div.arithmatex mjx-container > svg'))"
@@ -179,7 +189,8 @@ def test_the_offline_copy_navigates_and_searches_from_disk(browser, offline_dir)
     page, log = open_page(browser, (offline_dir / "index.html").as_uri())
     page.get_by_role("link", name="1. Observation").first.click()
     page.wait_for_url("**/observation.html")
-    page.wait_for_function("document.querySelectorAll('.dl-chart.dl-rendered').length === 3")
+    draw_every_chart(page)
+    assert page.locator(".dl-chart.dl-rendered").count() == 3
     page.locator("input.md-search__input").fill("batch normalisation")
     page.wait_for_function("document.querySelectorAll('.md-search-result__item').length > 0", timeout=10_000)
     assert "matching" in page.locator(".md-search-result__meta").inner_text()
@@ -227,8 +238,7 @@ def test_no_serious_accessibility_violations(browser, site_dir, site_url):
             context = browser.new_context(color_scheme=scheme)
             page = context.new_page()
             page.goto(site_url + path)
-            page.wait_for_function("Array.from(document.querySelectorAll('.dl-chart')).every("
-                                   "e => e.classList.contains('dl-rendered'))", timeout=30_000)
+            draw_every_chart(page)
             page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise.then(() => true)")
             # Every rule in light mode; in dark mode only the rules a colour scheme can change.
             options = {"resultTypes": ["violations"]} | ({} if scheme == "light" else {"runOnly": SCHEME_RULES})

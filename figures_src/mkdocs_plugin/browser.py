@@ -2,7 +2,9 @@
 the tests."""
 
 import functools
+import gzip
 import http.server
+import io
 import os
 import re
 import shutil
@@ -82,10 +84,32 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class GzipHandler(QuietHandler):
+    """Sends text files gzipped to a client that accepts it, as GitHub Pages does: what a page weighs on the
+    wire, for measurements such as Lighthouse's."""
+    COMPRESSED = (".html", ".js", ".css", ".json", ".svg", ".xml", ".txt")
+
+    def send_head(self):
+        path = self.translate_path(self.path)
+        if os.path.isdir(path) and self.path.split("?")[0].endswith("/"):
+            path = os.path.join(path, "index.html")
+        if "gzip" not in self.headers.get("Accept-Encoding", "") or not path.endswith(self.COMPRESSED) \
+                or not os.path.isfile(path):
+            return super().send_head()
+        with open(path, "rb") as stream:
+            body = gzip.compress(stream.read(), compresslevel=6, mtime=0)
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(path))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
+
 @contextmanager
-def serve_folder(folder: Path) -> Iterator[str]:
+def serve_folder(folder: Path, handler: type = QuietHandler) -> Iterator[str]:
     """Serve `folder` on a free local port; yields its URL (no trailing slash)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -94,7 +118,7 @@ def serve_folder(folder: Path) -> Iterator[str]:
 
 
 @contextmanager
-def serve_site(site_dir: Path) -> Iterator[str]:
+def serve_site(site_dir: Path, handler: type = QuietHandler) -> Iterator[str]:
     """Serve a built site at the path of its site_url, as GitHub Pages does (Material looks for its search
     index and sitemap there); yields the site's base URL, ending with a slash."""
     first_page = re.search(r"<loc>([^<]+)</loc>", (site_dir / "sitemap.xml").read_text())
@@ -103,5 +127,5 @@ def serve_site(site_dir: Path) -> Iterator[str]:
         if base:
             (Path(root) / base).parent.mkdir(parents=True, exist_ok=True)
             (Path(root) / base).symlink_to(site_dir.resolve(), target_is_directory=True)
-        with serve_folder(Path(root) if base else site_dir) as url:
+        with serve_folder(Path(root) if base else site_dir, handler) as url:
             yield f"{url}/{base + '/' if base else ''}"

@@ -17,8 +17,10 @@ from pypdf.generic import NameObject, TextStringObject
 from figures_src.mkdocs_plugin.browser import CHROMIUM_ARGS, BrowserNotFound, find_chromium, serve_site
 
 A4_CONTENT_WIDTH = 760  # px at 96 dpi: A4 minus the margins below, so charts are laid out at print width
-CHARTS_DONE = """() => Array.from(document.querySelectorAll('.dl-chart')).every(
-    e => e.classList.contains('dl-rendered') || e.classList.contains('dl-failed'))"""
+# Charts draw when they come near the viewport: ask for every one (window.dlFigures, from figures/loader.js).
+CHARTS_DONE = """() => window.dlFigures && Promise.all(Array.from(document.querySelectorAll('.dl-chart')).map(
+    e => window.dlFigures.draw(e))).then(() => Array.from(document.querySelectorAll('.dl-chart')).every(
+    e => e.classList.contains('dl-rendered') || e.classList.contains('dl-failed')))"""
 MATH_DONE = "() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise.then(() => true)"
 
 

@@ -29,6 +29,7 @@ from mkdocs.utils.meta import get_data
 from figures_src import markers
 from figures_src.figure import FigureError, FigureFiles
 from figures_src.mkdocs_plugin import embed, notebooks, print_page
+from figures_src.mkdocs_plugin.chart_space import chart_space
 from figures_src.mkdocs_plugin.citations import Bibliography, CitationError, CitationIndex
 from figures_src.mkdocs_plugin.config import FiguresConfig
 from figures_src.mkdocs_plugin.ledger import Ledger, LedgerError, plain
@@ -37,7 +38,8 @@ from figures_src.mkdocs_plugin.notebooks import NotebookError
 log = get_plugin_logger(__name__)
 
 ASSETS = Path(__file__).parent / "assets"
-STATIC_SCRIPTS = ["figures/vendor/vega.js", "figures/theme.js", "figures/figures.js", "figures/export.js"]
+# On every page; it brings figures.js and export.js, then Vega, to pages with charts.
+STATIC_SCRIPTS = ["figures/loader.js"]
 BUILD_ERRORS = (FigureError, markers.MarkerError, CitationError, NotebookError, LedgerError)
 
 
@@ -81,7 +83,7 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         # The claim ledger is known once every page is read (on_nav); its file exists now so pages can link it.
         self.claims_file = File.generated(config, "claims.json", content="")
         files.append(self.claims_file)
-        for asset in ("figures.js", "figures.css", "export.js"):
+        for asset in ("loader.js", "figures.js", "figures.css", "export.js"):
             files.append(File.generated(config, f"figures/{asset}", abs_src_path=str(ASSETS / asset)))
         return files
 
@@ -181,10 +183,11 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         alt_text = html.escape(markers.expand_values(figure.alt_text, self.numbers, f"{where} alt text"))
         home = self.homes.get(fid, (page,))[0]
         elsewhere = "" if home is page else f' <a href="{self.figure_url(fid, page)}">(in its chapter)</a>'
+        space = chart_space(fid, self.exports[fid][names.svg], self.exports[fid][names.spec])
         return f"""
 <figure class="dl-figure" id="fig-{fid}" markdown="block">
-<div class="dl-chart" data-figure="{fid}" data-spec="{url(names.script)}">
-<img class="dl-static" src="{url(names.svg)}" alt="{alt_text}">
+<div class="dl-chart" data-figure="{fid}" data-spec="{url(names.script)}" style="{space.style()}">
+<img class="dl-static" src="{url(names.svg)}" alt="{alt_text}" width="{space.width}" height="{space.height}" loading="lazy" decoding="async">
 </div>
 <figcaption markdown="span"><a class="dl-fignum" href="#fig-{fid}">{self.label(fid)}</a> **{figure.title}.** {caption}{elsewhere}
 {embed.links_html(fid, names, url, self.embed_address(fid, page.url))}</figcaption>

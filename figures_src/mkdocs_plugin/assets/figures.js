@@ -1,9 +1,34 @@
-// Turns every .dl-chart on the page into an interactive Vega-Lite chart.
-// Works after Material's instant navigation (document$) and from file:// (DOMContentLoaded, no fetch:
-// each spec arrives as a small script that registers itself in window.dlFigureSpecs).
+// Turns every .dl-chart on the page into an interactive Vega-Lite chart when the reader comes near it.
+// loader.js brings this script to pages with charts; this script brings Vega and the theme when the
+// first chart is drawn. Works after Material's instant navigation (document$) and from file://
+// (DOMContentLoaded, no fetch: each spec arrives as a small script that registers itself in
+// window.dlFigureSpecs).
 (function () {
   "use strict";
   var views = new Map(); // element -> {view, scheme, width}
+  var folder = document.currentScript.src.replace(/[^/]*$/, "");
+
+  function loadScript(src) {
+    return new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = function () { reject(new Error("cannot load " + src)); };
+      document.head.appendChild(script);
+    });
+  }
+
+  var vegaLoading = null;
+
+  function loadVega() {
+    if (!vegaLoading) {
+      vegaLoading = Promise.all([
+        window.vegaEmbed ? null : loadScript(folder + "vendor/vega.js"),
+        window.dlChartThemes ? null : loadScript(folder + "theme.js")
+      ]).catch(function (error) { vegaLoading = null; throw error; });
+    }
+    return vegaLoading;
+  }
 
   function scheme() {
     return document.body.getAttribute("data-md-color-scheme") === "slate" ? "dark" : "light";
@@ -119,7 +144,8 @@
     var width = element.clientWidth;
     if (current && !force && current.scheme === scheme()) return Promise.resolve();
     var id = element.dataset.figure;
-    return loadSpec(element).then(function (spec) {
+    return Promise.all([loadSpec(element), loadVega()]).then(function (loaded) {
+      var spec = loaded[0];
       var params = boundParams(spec);
       var state = stateFromUrl(id, params);
       if (current) {
@@ -149,10 +175,9 @@
           });
         });
         return result.view.runAsync().then(function () {
-          // The chart's text alternative is on its root; marks Vega could not describe are decoration.
-          target.querySelectorAll('[role="graphics-symbol"]:not([aria-label])').forEach(function (mark) {
-            mark.setAttribute("aria-hidden", "true");
-          });
+          // The chart speaks through its root's text alternative (the spec's description) and its
+          // controls; the drawing itself (marks, group containers, titles) stays out of the tree.
+          target.querySelectorAll("svg").forEach(function (svg) { svg.setAttribute("aria-hidden", "true"); });
           views.set(element, { view: result.view, scheme: scheme(), width: width, spec: spec });
           element.classList.add("dl-rendered");
           element.dataset.scheme = scheme();
@@ -176,24 +201,92 @@
     }));
   }
 
-  window.dlFigures = {
+  // Same object as loader.js made, so a reference another script took early keeps working.
+  Object.assign(window.dlFigures = window.dlFigures || {}, {
     // The drawn Vega view of a .dl-chart element, or null while it is not drawn.
     viewOf: function (element) { var entry = views.get(element); return entry ? entry.view : null; },
-    // Draws the chart now if it is not drawn yet; resolves when it is.
+    // Draws the chart now, seen or not, if it is not drawn yet; resolves when it is.
     draw: function (element) { return render(element, false); }
-  };
+  });
 
-  function renderAll() {
+  // When charts draw: the one the link's #fragment points at, at once; those on the first screen keep
+  // their static SVG until the page is idle or the reader reaches for the page; the others when they come
+  // within a screen of the viewport; every one before printing.
+  var observer = null;
+  var idle = []; // first-screen charts waiting, in page order
+
+  function targeted() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var target = id && document.getElementById(id);
+    return target ? Array.from(target.querySelectorAll(".dl-chart")) : [];
+  }
+
+  // Idle means after the page has loaded and settled (SETTLE_MS), so drawing never competes with loading.
+  var SETTLE_MS = 3000;
+  var settled = new Promise(function (resolve) {
+    var settle = function () { setTimeout(resolve, SETTLE_MS); };
+    if (document.readyState === "complete") settle();
+    else window.addEventListener("load", settle, { once: true });
+  });
+
+  function whenIdle(callback) {
+    settled.then(function () {
+      if (window.requestIdleCallback) window.requestIdleCallback(callback, { timeout: 2000 });
+      else setTimeout(callback, 200);
+    });
+  }
+
+  var idleScheduled = false;
+
+  // One chart per idle period, so the reader's input is never queued behind more than one chart.
+  function drawWhenIdle() {
+    if (idleScheduled || !idle.length) return;
+    idleScheduled = true;
+    whenIdle(function () {
+      idleScheduled = false;
+      var element = idle.shift();
+      if (element) render(element, false).then(drawWhenIdle);
+    });
+  }
+
+  function drawAllIdle() {
+    idle.splice(0).forEach(function (element) { render(element, false); });
+  }
+
+  var charts = []; // the .dl-chart elements set up last
+
+  function setUp() {
+    var elements = Array.from(document.querySelectorAll(".dl-chart"));
+    var same = elements.length === charts.length && elements.every(function (e, i) { return e === charts[i]; });
+    if (same) return; // document$ and DOMContentLoaded may both announce one page
+    charts = elements;
     views.forEach(function (entry, element) {
       if (!document.body.contains(element)) { entry.view.finalize(); views.delete(element); }
     });
-    // Specs load in parallel; charts draw one after another in page order, so the first one on screen
-    // does not wait for the main thread to finish laying out every chart below it.
-    var elements = Array.from(document.querySelectorAll(".dl-chart"));
-    elements.forEach(function (element) { loadSpec(element).catch(function () {}); });
-    elements.reduce(function (previous, element) {
-      return previous.then(function () { return render(element, false); });
-    }, Promise.resolve());
+    if (observer) observer.disconnect();
+    idle = [];
+    targeted().forEach(function (element) { render(element, false); });
+    if (!window.IntersectionObserver) {
+      elements.forEach(function (element) { render(element, false); });
+      return;
+    }
+    var first = new Set(elements); // the observer reports every element once at the start
+    observer = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        var element = entry.target;
+        var initial = first.delete(element);
+        if (!entry.isIntersecting) return;
+        observer.unobserve(element);
+        if (initial) idle.push(element);
+        else render(element, false);
+      });
+      drawWhenIdle();
+    }, { rootMargin: "100% 0px" });
+    elements.forEach(function (element) { if (!views.has(element)) observer.observe(element); });
+  }
+
+  function drawEverything() {
+    document.querySelectorAll(".dl-chart").forEach(function (element) { render(element, false); });
   }
 
   function rerenderConcatOnResize() {
@@ -231,10 +324,20 @@
     resizeTimer = setTimeout(rerenderConcatOnResize, 200);
   });
 
-  // Material loads this script at the end of the body, after every chart's element: start drawing now,
-  // not at DOMContentLoaded, which waits for the rest of the page's scripts. Later calls (instant
-  // navigation, DOMContentLoaded on file://) draw what is new.
-  if (window.document$) window.document$.subscribe(renderAll);
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", renderAll);
-  renderAll();
+  ["pointerdown", "keydown", "focusin", "wheel", "touchstart"].forEach(function (type) {
+    document.addEventListener(type, drawAllIdle, { passive: true });
+  });
+  document.addEventListener("pointerover", function (event) {
+    if (event.target.closest && event.target.closest(".dl-chart")) drawAllIdle();
+  });
+  window.addEventListener("hashchange", function () {
+    targeted().forEach(function (element) { render(element, false); });
+  });
+  window.addEventListener("beforeprint", drawEverything);
+
+  // loader.js brings this script once the page's content is in place; later calls (instant navigation,
+  // DOMContentLoaded on file://) set up what is new.
+  if (window.document$) window.document$.subscribe(setUp);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setUp);
+  else setUp();
 })();

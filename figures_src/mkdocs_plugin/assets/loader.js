@@ -1,0 +1,41 @@
+// On every page, and small: loads figures.js (which loads Vega when a chart is about to be drawn) only
+// on pages that have charts, at the first load and after each instant navigation (document$), and from
+// file:// (DOMContentLoaded). window.dlFigures answers before figures.js has arrived.
+(function () {
+  "use strict";
+  var folder = document.currentScript.src.replace(/[^/]*$/, "");
+  var loaded = null;
+
+  function loadScript(name) {
+    return new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = folder + name;
+      script.onload = resolve;
+      script.onerror = function () { reject(new Error("cannot load " + script.src)); };
+      document.head.appendChild(script);
+    });
+  }
+
+  // export.js (the caption's image and embed-code buttons) comes along; nothing waits for it.
+  function loadFigures() {
+    if (!loaded) {
+      loaded = loadScript("figures.js").catch(function (error) { loaded = null; throw error; });
+      loadScript("export.js").catch(function (error) { console.error(error.message); });
+    }
+    return loaded;
+  }
+
+  // figures.js replaces these two functions on the same object, so a reference taken early keeps working.
+  window.dlFigures = {
+    viewOf: function () { return null; },
+    draw: function (element) { return loadFigures().then(function () { return window.dlFigures.draw(element); }); }
+  };
+
+  function pageReady() {
+    if (document.querySelector(".dl-chart")) loadFigures();
+  }
+
+  if (window.document$) window.document$.subscribe(pageReady);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", pageReady);
+  else pageReady();
+})();

@@ -1,0 +1,111 @@
+"""When charts load and draw (figures/loader.js, figures.js): only on pages that have them, as they come near,
+the linked one at once, every one before printing; nothing moves when a chart replaces its static SVG, and
+assistive technology hears each chart's text alternative and controls, not its marks."""
+
+import re
+
+import pytest
+
+from tests.test_site import ALL_CHARTS_DRAWN, draw_every_chart
+
+pytestmark = [pytest.mark.build, pytest.mark.browser]
+
+VEGA = "figures/vendor/vega.js"
+CHAPTER = "consequences/"  # five charts, the last one screens below the first
+LAST_CHART = "#fig-training-by-depth .dl-chart"
+FIRST_CHART_DRAWN = "document.querySelector('.dl-chart.dl-rendered') !== null"
+
+
+def open_page(browser, url, width=1280, height=900):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(url)
+    return page, requests
+
+
+def drawn(page, selector):
+    return page.eval_on_selector(selector, "e => e.classList.contains('dl-rendered')")
+
+
+def test_a_page_without_charts_loads_no_chart_code(browser, site_url):
+    page, requests = open_page(browser, site_url + "summary/")
+    page.wait_for_load_state("networkidle")
+    assert page.locator(".dl-chart").count() == 0
+    assert [u for u in requests if u.endswith((VEGA, "figures/figures.js", "figures/theme.js"))] == []
+    assert any(u.endswith("figures/loader.js") for u in requests)
+    page.close()
+
+
+def test_a_chart_below_the_first_screen_draws_when_scrolled_to(browser, site_url):
+    page, requests = open_page(browser, site_url + CHAPTER)
+    page.wait_for_function(FIRST_CHART_DRAWN, timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    assert any(u.endswith(VEGA) for u in requests)  # the first screen's chart, drawn when the page was idle
+    assert not drawn(page, LAST_CHART)
+    page.locator(LAST_CHART).scroll_into_view_if_needed()
+    page.wait_for_function(f"document.querySelector('{LAST_CHART}').classList.contains('dl-rendered')",
+                           timeout=30_000)
+    page.close()
+
+
+def test_a_chart_the_link_points_at_draws_at_once(browser, site_url):
+    page, _ = open_page(browser, site_url + CHAPTER + "#fig-training-by-depth")
+    page.wait_for_function(f"document.querySelector('{LAST_CHART}').classList.contains('dl-rendered')",
+                           timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    assert not drawn(page, "#fig-taylor-fight .dl-chart")  # the page's first chart, screens above, waits
+    page.close()
+
+
+def test_printing_draws_every_chart(browser, site_url):
+    page, _ = open_page(browser, site_url + CHAPTER)
+    page.wait_for_function(FIRST_CHART_DRAWN, timeout=30_000)
+    assert page.locator(".dl-chart.dl-rendered").count() < page.locator(".dl-chart").count()
+    page.emulate_media(media="print")
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")  # what the browser sends before printing
+    page.wait_for_function(ALL_CHARTS_DRAWN, timeout=60_000)
+    assert page.locator(".dl-chart.dl-failed").count() == 0
+    page.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_chart_replacing_its_static_svg_moves_nothing(browser, site_url, width):
+    for path in ("observation/", "reasons/", "consequences/", "solutions/"):
+        page, _ = open_page(browser, site_url + path, width=width)
+        page.wait_for_load_state("load")
+        heights = "Array.from(document.querySelectorAll('.dl-chart')).map(e => e.getBoundingClientRect().height)"
+        waiting = page.evaluate("Array.from(document.querySelectorAll('.dl-chart'))"
+                                ".map(e => !e.classList.contains('dl-rendered'))")
+        before = page.evaluate(heights)
+        draw_every_chart(page)
+        after = page.evaluate(heights)
+        compared = [(b, a) for b, a, w in zip(before, after, waiting) if w]
+        assert compared, path  # charts below the first screen were still static when measured
+        assert all(abs(a - b) <= 2 for b, a in compared), (path, width, compared)
+        page.close()
+
+
+def test_static_svgs_reserve_their_size_and_load_lazily(site_dir):
+    html = (site_dir / CHAPTER / "index.html").read_text()
+    images = re.findall(r'<img class="dl-static"[^>]*>', html)
+    assert len(images) == 5
+    for tag in images:
+        assert 'loading="lazy"' in tag
+        width, height = int(re.search(r'width="(\d+)"', tag)[1]), int(re.search(r'height="(\d+)"', tag)[1])
+        svg = (site_dir / CHAPTER / re.search(r'src="([^"]+)"', tag)[1]).read_text()
+        assert f'width="{width}" height="{height}"' in svg[:300]
+
+
+def test_charts_expose_their_text_alternative_and_controls_not_their_marks(browser, site_url):
+    page, _ = open_page(browser, site_url + "observation/")
+    draw_every_chart(page)
+    nodes = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")["nodes"]
+    exposed = [n for n in nodes if not n.get("ignored")]
+    roles = [n.get("role", {}).get("value") for n in exposed]
+    assert "graphics-symbol" not in roles and "graphics-object" not in roles
+    names = [n["name"]["value"] for n in exposed if n.get("role", {}).get("value") == "graphics-document"]
+    alts = page.eval_on_selector_all(".dl-static", "imgs => imgs.map(i => i.alt)")
+    assert names == alts and len(names) == 3
+    assert roles.count("slider") >= 2  # the layer sliders stay reachable
+    page.close()
