@@ -124,6 +124,7 @@ class ClaimSpan:
     start: Marker
     end: Marker
     text: str  # the Markdown between the two markers
+    occurrence: int = 1  # a page may make a claim again (a section's bold opener restating its detailed sentence)
 
     @property
     def key(self) -> str:
@@ -132,8 +133,8 @@ class ClaimSpan:
 
 def claim_spans(text: str, where: str, found: list[Marker] | None = None) -> list[ClaimSpan]:
     """The claimed sentences of a page: each {{ claim: }} closed by {{ end: claim }} within its paragraph,
-    neither nested nor repeated."""
-    spans, opened, seen = [], None, set()
+    never nested. A claim made again on the same page is another sentence checked by the same check."""
+    spans, opened, seen = [], None, {}
     for marker in found if found is not None else parse(text, where):
         if marker.kind == "claim":
             if opened is not None:
@@ -146,10 +147,8 @@ def claim_spans(text: str, where: str, found: list[Marker] | None = None) -> lis
             if "\n\n" in inner.replace("\r", ""):
                 raise MarkerError(f"{where}: {opened.text!r} runs past the end of its paragraph")
             figure, claim = CLAIM_ARGUMENT.match(opened.argument).groups()
-            if opened.argument in seen:
-                raise MarkerError(f"{where}: {opened.text!r} is made twice on this page")
-            seen.add(opened.argument)
-            spans.append(ClaimSpan(figure, claim, opened, marker, inner))
+            seen[opened.argument] = seen.get(opened.argument, 0) + 1
+            spans.append(ClaimSpan(figure, claim, opened, marker, inner, seen[opened.argument]))
             opened = None
     if opened is not None:
         raise MarkerError(f"{where}: {opened.text!r} is never closed with {{{{ end: claim }}}}")

@@ -26,15 +26,19 @@ class Entry:
     text: str = ""  # the sentence as a reader sees it (plain text, numbers filled in)
 
     @property
+    def suffix(self) -> str:
+        return f"-{self.span.occurrence}" if self.span.occurrence > 1 else ""
+
+    @property
     def anchor(self) -> str:
         """Where the sentence is on its page."""
-        return f"claim-{self.span.figure}-{self.span.claim}"
+        return f"claim-{self.span.figure}-{self.span.claim}{self.suffix}"
 
     @property
     def ledger_anchor(self) -> str:
         """Where its entry is on the Claims page."""
         page_key = self.page.url.strip("/").replace("/", "-") or "index"
-        return f"ledger-{page_key}-{self.span.figure}-{self.span.claim}"
+        return f"ledger-{page_key}-{self.span.figure}-{self.span.claim}{self.suffix}"
 
     def as_json(self, homes: dict) -> dict:
         return {"id": f"{self.page.url}#{self.anchor}", "page": self.page.url, "text": self.text,
@@ -54,6 +58,7 @@ class Ledger:
         self.entries: list[Entry] = []
         self.by_page: dict[str, list[Entry]] = {}
         self.open: dict[str, Entry] = {}  # page -> the claim whose sentence is being rendered
+        self.rendered: dict[str, int] = {}  # page -> how many of its claimed sentences are rendered
 
     def collect(self, page, source: str, found: list[markers.Marker]) -> None:
         uri = page.file.src_uri
@@ -87,8 +92,14 @@ class Ledger:
     # ------------------------------------------------------------ rendering
 
     def open_span(self, marker: markers.Marker, page) -> str:
-        entry = next(e for e in self.by_page[page.file.src_uri] if e.span.start.argument == marker.argument)
-        self.open[page.file.src_uri] = entry
+        # Spans are rendered in page order, the order they were collected in.
+        uri = page.file.src_uri
+        index = self.rendered.get(uri, 0)
+        entry = self.by_page[uri][index]
+        if entry.span.start.argument != marker.argument:
+            raise LedgerError(f"{uri}: claim {marker.argument!r} rendered where {entry.span.key!r} was read")
+        self.rendered[uri] = index + 1
+        self.open[uri] = entry
         return f'<span class="dl-claim" id="{entry.anchor}">'
 
     def close_span(self, page) -> str:
