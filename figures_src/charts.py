@@ -4,10 +4,27 @@ architectures, the angle along a circle of inputs) and panels (the class strip, 
 Colours and type come from `theme`; what several figures draw alike is built here once, so it looks alike.
 """
 
+import json
+
 import altair as alt
 
 from figures_src import theme
 from figures_src.figure import Row, table
+
+# ---------------------------------------------------------------- data
+
+def drawn(rows: list[Row], columns: list[str], digits: int = 4, codes: dict[str, str] | None = None) -> list[Row]:
+    """The rows as a chart embeds them: only the `columns` it draws, numbers to `digits` significant digits
+    (a few hundred pixels need no more) and long labels replaced by short `codes`. The figure's CSV keeps
+    every column and digit; this keeps the page light."""
+    codes = codes or {}
+
+    def short(value):
+        if isinstance(value, float):
+            return float(f"{value:.{digits}g}")
+        return codes.get(value, value) if isinstance(value, str) else value
+    return [{column: short(row.get(column)) for column in columns} for row in rows]
+
 
 # ---------------------------------------------------------------- controls
 
@@ -46,19 +63,61 @@ def line_legend(**options) -> alt.Legend:
     return alt.Legend(symbolType="stroke", symbolStrokeWidth=2.5, **options)
 
 
-def width_encodings() -> tuple[alt.Color, alt.StrokeDash]:
-    """Colour and dash by width n (`theme.WIDTH_SHADES`, `theme.WIDTH_DASHES`)."""
-    widths = list(theme.WIDTH_SHADES)
-    return (alt.Color("width:O", title="width n", legend=line_legend(),
-                      scale=alt.Scale(domain=widths, range=list(theme.WIDTH_SHADES.values()))),
-            alt.StrokeDash("width:O", title="width n",
-                           scale=alt.Scale(domain=widths, range=list(theme.WIDTH_DASHES.values()))))
+def width_encodings(widths: list[int], legend: bool = False) -> tuple[alt.Color, alt.StrokeDash, alt.Shape]:
+    """Colour, dash and point shape by width n, from `theme.WIDTH_COLORS`, `WIDTH_DASHES`, `WIDTH_SHAPES`.
+    No legend by default: lines carry direct labels (`end_labels`)."""
+    options = {"legend": line_legend() if legend else None}
+    return (alt.Color("width:O", title="width n", scale=alt.Scale(
+                domain=widths, range=[theme.WIDTH_COLORS[w] for w in widths]), **options),
+            alt.StrokeDash("width:O", title="width n", scale=alt.Scale(
+                domain=widths, range=[theme.WIDTH_DASHES[w] for w in widths]), **options),
+            alt.Shape("width:O", title="width n", scale=alt.Scale(
+                domain=widths, range=[theme.WIDTH_SHAPES[w] for w in widths]), legend=None))
 
 
-def architecture_color(names: list[str], field: str = "architecture", **legend) -> alt.Color:
-    """Colour by network, each in its colour of `theme.ARCHITECTURE_COLORS`."""
-    return alt.Color(f"{field}:N", title="network", legend=line_legend(symbolOpacity=1, **legend),
-                     scale=alt.Scale(domain=names, range=[theme.ARCHITECTURE_COLORS[n] for n in names]))
+def architecture_encodings(names: list[str], field: str = "architecture",
+                           **legend) -> tuple[alt.Color, alt.StrokeDash, alt.Shape]:
+    """Colour, dash and point shape by network, from `theme.ARCHITECTURE_COLORS`, `_DASHES`, `_SHAPES`.
+    `legend` options give the colour a legend (merged with the dash's); without them lines carry direct
+    labels (`end_labels`)."""
+    shown = line_legend(symbolOpacity=1, **legend) if legend else None
+    return (alt.Color(f"{field}:N", title="network", legend=shown,
+                      scale=alt.Scale(domain=names, range=[theme.ARCHITECTURE_COLORS[n] for n in names])),
+            alt.StrokeDash(f"{field}:N", title="network", legend=shown,
+                           scale=alt.Scale(domain=names, range=[theme.ARCHITECTURE_DASHES[n] for n in names])),
+            alt.Shape(f"{field}:N", title="network", legend=None,
+                      scale=alt.Scale(domain=names, range=[theme.ARCHITECTURE_SHAPES[n] for n in names])))
+
+
+LABEL_PLACES = {"above": {"baseline": "bottom", "dy": -5}, "below": {"baseline": "top", "dy": 6},
+                "further above": {"baseline": "bottom", "dy": -18}, "further below": {"baseline": "top", "dy": 19}}
+
+
+def end_labels(chart: alt.Chart, x: str, y: str, group: str, text: str, color: alt.Color,
+               places: dict | None = None) -> alt.LayerChart:
+    """A direct label for each line of `chart`, instead of a legend: `text` (a Vega expression over
+    `datum`) at the point of each `group` with the largest `x` (fields named as in the line's encoding),
+    right-aligned so it stays inside the plot at any width. Above the point, or where `places` says for
+    a group (a key of `LABEL_PLACES`), so that lines ending close together keep their labels apart."""
+    places = places or {}
+    ends = chart.transform_filter(f"isValid(datum['{y}'])").transform_joinaggregate(
+        end=f"max({x})", groupby=[group]).transform_filter(f"datum['{x}'] == datum.end").transform_calculate(
+        label=text, place=f"{json.dumps({str(k): v for k, v in places.items()})}[datum['{group}']] || 'above'")
+    encoding = {"x": f"{x}:Q", "y": f"{y}:Q", "text": "label:N", "color": color}
+    return alt.layer(*(
+        ends.transform_filter(f"datum.place == '{place}'").mark_text(
+            align="right", dx=2, fontSize=11, fontWeight="bold", **style).encode(**encoding)
+        for place, style in LABEL_PLACES.items() if place == "above" or place in places.values()))
+
+
+def annotation(text: str, x: tuple[str, float], y: tuple[str, float], dx: int = 0, dy: int = 0,
+               align: str = "left") -> alt.Chart:
+    """A grey note at a data position of a panel, pointing at what the caption asks the reader to see.
+    `x` and `y` are (field, value) with the panel's field names, so the note shares its scales."""
+    (x_field, x_value), (y_field, y_value) = x, y
+    return alt.Chart(alt.Data(values=[{x_field: x_value, y_field: y_value}])).mark_text(
+        align=align, baseline="middle", dx=dx, dy=dy, fontSize=11, fontStyle="italic",
+        color=theme.ANNOTATION_COLOR).encode(x=f"{x_field}:Q", y=f"{y_field}:Q", text=alt.value(text))
 
 
 ANGLE_DOMAIN = [0, 6.3]  # radians: the whole circle, 0 … 2π
