@@ -153,49 +153,16 @@ def class_strip(circle: alt.Chart, n_points: int, classes: int) -> alt.Chart:
     ).properties(height=28, title=alt.Title("class predicted by a random linear readout", fontSize=12))
 
 
-DIVERGED_AT = {"final_loss": 10.0}  # where a diverged run is drawn (a cross at the panel's right edge)
-
-
-def dot_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, str, str]], colors: dict[str, str],
-               row_field: str = "case", shape_field: str | None = "family") -> alt.HConcatChart:
-    """One small dot plot per measure (field, title, "linear" or "log"), side by side, a row per network;
-    one mark per seed, coloured by `color_key`. A diverged run (null value) is a cross at the right edge
-    of its panel."""
-    data = alt.Chart(table(rows))
-    color = alt.Color("color_key:N", scale=alt.Scale(domain=list(colors), range=list(colors.values())), legend=None)
-    panels = []
-    for i, (field, title, scale) in enumerate(measures):
-        shown = data.transform_calculate(
-            shown=f"isValid(datum.{field}) ? datum.{field} : {DIVERGED_AT.get(field, 1)}",
-            status=f"isValid(datum.{field}) ? 'finite' : 'diverged'")
-        y = alt.Y(f"{row_field}:N", sort=labels, title=None,
-                  axis=alt.Axis(labels=i == 0, ticks=i == 0, labelLimit=220, labelFontSize=12))
-        x = alt.X("shown:Q", title=None, scale=alt.Scale(type="log") if scale == "log" else alt.Scale(domain=[0, 1]),
-                  axis=alt.Axis(tickCount=4, format="~g" if scale != "log" else ".0e"))
-        tooltip = [alt.Tooltip(f"{row_field}:N", title="network"), alt.Tooltip("seed:Q"),
-                   alt.Tooltip(f"{field}:Q", title=title, format=".4~g"), alt.Tooltip("status:N")]
-        encoding = {"x": x, "y": y, "color": color, "tooltip": tooltip}
-        if shape_field:
-            encoding["shape"] = alt.Shape(f"{shape_field}:N", legend=None,
-                                          scale=alt.Scale(domain=["plain", "residual"], range=["circle", "square"]))
-        layers = [shown.transform_filter("datum.status == 'finite'").mark_point(size=80, filled=True, opacity=0.85)
-                  .encode(**encoding)]
-        if any(row.get(field) is None for row in rows):  # diverged runs: a cross at the right edge
-            layers.append(shown.transform_filter("datum.status == 'diverged'").mark_point(
-                shape="cross", size=120, filled=True).encode(**{**encoding, "shape": alt.value("cross")}))
-        panels.append(alt.layer(*layers).properties(height=34 * len(labels), title=alt.Title(title, fontSize=12)))
-    return alt.hconcat(*panels, spacing=6)
-
-
 # ---- chapter 4 (Solutions)
 
-def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, str, str]], colors: dict[str, str],
+def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, str, str]], architectures: list[str],
                 row_field: str = "case") -> alt.HConcatChart:
-    """`dot_panels` for aggregated rows: one small panel per measure (field, title, "linear" or "log"), a row
+    """One small panel per measure (field, title, "linear" or "log"), side by side, a row
     per network, a dot at the mean over networks and a bar over its 95% interval (`<field>_ci_low` …
-    `<field>_ci_high`), coloured by `color_key`. A mean that is not a finite number is left out."""
+    `<field>_ci_high`), in the colour and shape of the architecture named by `color_key` (one of
+    `architectures`). A mean that is not a finite number is left out."""
     data = alt.Chart(table(rows))
-    color = alt.Color("color_key:N", scale=alt.Scale(domain=list(colors), range=list(colors.values())), legend=None)
+    color, _, shape = architecture_encodings(architectures, field="color_key")
     panels = []
     for i, (field, title, scale) in enumerate(measures):
         y = alt.Y(f"{row_field}:N", sort=labels, title=None,
@@ -211,6 +178,6 @@ def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, st
         panels.append(alt.layer(
             shown.mark_rule(strokeWidth=2.5).encode(x=alt.X(f"{field}_ci_low:Q", scale=x_scale),
                                                     x2=f"{field}_ci_high:Q", y=y, color=color),
-            shown.mark_point(size=80, filled=True).encode(x=x, y=y, color=color, tooltip=tooltip),
+            shown.mark_point(size=80, filled=True, opacity=1).encode(x=x, y=y, color=color, shape=shape, tooltip=tooltip),
         ).properties(height=34 * len(labels), title=alt.Title(title, fontSize=12)))
     return alt.hconcat(*panels, spacing=6)
