@@ -91,33 +91,43 @@ def architecture_encodings(names: list[str], field: str = "architecture",
 
 LABEL_PLACES = {"above": {"baseline": "bottom", "dy": -5}, "below": {"baseline": "top", "dy": 6},
                 "further above": {"baseline": "bottom", "dy": -18}, "further below": {"baseline": "top", "dy": 19}}
+Position = str | alt.X | alt.Y  # a quantitative field, or the panel's own channel when it fixes its scale
 
 
-def end_labels(chart: alt.Chart, x: str, y: str, group: str, text: str, color: alt.Color,
+def position(channel: Position, kind: type) -> tuple[str, alt.X | alt.Y]:
+    """(field, channel) of a label's position: a field name, or the channel of the marks it labels (a label
+    with a bare field beside an explicit scale domain would widen that domain to its own data)."""
+    if isinstance(channel, str):
+        return channel, kind(f"{channel}:Q")
+    return channel.to_dict()["field"], channel
+
+
+def end_labels(chart: alt.Chart, x: Position, y: Position, group: str, text: str, color: alt.Color,
                places: dict | None = None) -> alt.LayerChart:
     """A direct label for each line of `chart`, instead of a legend: `text` (a Vega expression over
-    `datum`) at the point of each `group` with the largest `x` (fields named as in the line's encoding),
-    right-aligned so it stays inside the plot at any width. Above the point, or where `places` says for
-    a group (a key of `LABEL_PLACES`), so that lines ending close together keep their labels apart."""
+    `datum`) at the point of each `group` with the largest `x`, right-aligned so it stays inside the plot
+    at any width. Above the point, or where `places` says for a group (a key of `LABEL_PLACES`), so that
+    lines ending close together keep their labels apart."""
     places = places or {}
-    ends = chart.transform_filter(f"isValid(datum['{y}'])").transform_joinaggregate(
-        end=f"max({x})", groupby=[group]).transform_filter(f"datum['{x}'] == datum.end").transform_calculate(
+    (x_field, x), (y_field, y) = position(x, alt.X), position(y, alt.Y)
+    ends = chart.transform_filter(f"isValid(datum['{y_field}'])").transform_joinaggregate(
+        end=f"max({x_field})", groupby=[group]).transform_filter(f"datum['{x_field}'] == datum.end").transform_calculate(
         label=text, place=f"{json.dumps({str(k): v for k, v in places.items()})}[datum['{group}']] || 'above'")
-    encoding = {"x": f"{x}:Q", "y": f"{y}:Q", "text": "label:N", "color": color}
     return alt.layer(*(
         ends.transform_filter(f"datum.place == '{place}'").mark_text(
-            align="right", dx=2, fontSize=11, fontWeight="bold", **style).encode(**encoding)
+            align="right", dx=2, fontSize=11, fontWeight="bold", **style).encode(
+            x=x, y=y, text="label:N", color=color)
         for place, style in LABEL_PLACES.items() if place == "above" or place in places.values()))
 
 
-def annotation(text: str, x: tuple[str, float], y: tuple[str, float], dx: int = 0, dy: int = 0,
+def annotation(text: str, x: tuple[Position, float], y: tuple[Position, float], dx: int = 0, dy: int = 0,
                align: str = "left") -> alt.Chart:
     """A grey note at a data position of a panel, pointing at what the caption asks the reader to see.
-    `x` and `y` are (field, value) with the panel's field names, so the note shares its scales."""
-    (x_field, x_value), (y_field, y_value) = x, y
-    return alt.Chart(alt.Data(values=[{x_field: x_value, y_field: y_value}])).mark_text(
+    `x` and `y` are (field or channel, value) as in the panel, so the note shares its scales."""
+    (x_field, x_channel), (y_field, y_channel) = position(x[0], alt.X), position(y[0], alt.Y)
+    return alt.Chart(alt.Data(values=[{x_field: x[1], y_field: y[1]}])).mark_text(
         align=align, baseline="middle", dx=dx, dy=dy, fontSize=11, fontStyle="italic",
-        color=theme.ANNOTATION_COLOR).encode(x=f"{x_field}:Q", y=f"{y_field}:Q", text=alt.value(text))
+        color=theme.ANNOTATION_COLOR).encode(x=x_channel, y=y_channel, text=alt.value(text))
 
 
 ANGLE_DOMAIN = [0, 6.3]  # radians: the whole circle, 0 … 2π
