@@ -64,8 +64,10 @@ LIGHT = {
              "domainColor": "#8c8c8c", "tickColor": "#8c8c8c", "labelFontSize": 12,
              "titleFontSize": 13, "titleFontWeight": "normal"},
     "legend": {"labelColor": "#3b3b3b", "titleColor": "#1f1f1f", "labelFontSize": 12,
-               "titleFontSize": 12, "titleFontWeight": "normal", "orient": "bottom"},
-    "title": {"color": "#1f1f1f", "fontSize": 14, "fontWeight": "normal", "anchor": "start"},
+               "titleFontSize": 12, "titleFontWeight": "normal", "orient": "bottom",
+               "fillColor": "rgba(255, 255, 255, 0.85)"},  # a legend inside a plot stays readable over lines
+    "title": {"color": "#1f1f1f", "subtitleColor": "#3b3b3b", "fontSize": 14, "fontWeight": "normal",
+              "anchor": "start"},
     "header": {"labelColor": "#1f1f1f", "titleColor": "#1f1f1f"},
     "text": {"color": "#1f1f1f"},
     "range": {"category": CATEGORICAL},
@@ -76,8 +78,8 @@ DARK = {
     "background": "transparent",
     "axis": {"labelColor": "#d0d0d0", "titleColor": "#ececec", "gridColor": "#3a3f4b",
              "domainColor": "#8c8c8c", "tickColor": "#8c8c8c"},
-    "legend": {"labelColor": "#d0d0d0", "titleColor": "#ececec"},
-    "title": {"color": "#ececec"},
+    "legend": {"labelColor": "#d0d0d0", "titleColor": "#ececec", "fillColor": "rgba(30, 33, 41, 0.85)"},
+    "title": {"color": "#ececec", "subtitleColor": "#d0d0d0"},
     "header": {"labelColor": "#ececec", "titleColor": "#ececec"},
     "text": {"color": "#ececec"},
 }

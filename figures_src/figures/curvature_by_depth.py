@@ -156,7 +156,7 @@ THEORY_KEY = {"top": "gauss_newton_top", "ntk_condition": "ntk_condition"}
 # What each panel's caption sentence points at: (text, depth, value, text alignment).
 NOTES = {
     "top": [("grey: infinite-width Gauss–Newton", 1.1, 40, "left"), ("▽: most negative eigenvalue", 1.1, 0.002, "left")],
-    "alignment": [("≈ 1: the top direction shifts every output", 1.1, 0.93, "left"),
+    "alignment": [("≈ 1: the top direction", 1.1, 0.72, "left"), ("shifts every output together", 1.1, 0.66, "left"),
                   ("narrow and deep: less so", 64, 0.8, "right")],
     "ntk_condition": [("∞ width, readout layer", 6, 900, "left"), ("∞ width, whole network", 1.1, 20, "left")],
 }

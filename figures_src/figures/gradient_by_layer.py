@@ -148,7 +148,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
             x=depth_x, y=share_y, detail="kind:N", color=alt.value(theme.THEORY_COLOR),
             tooltip=[alt.Tooltip("kind:N"), "depth:Q", alt.Tooltip("share:Q", format=".3g", title="infinite width")]),
     ).properties(height=theme.HEIGHT - 110, title=alt.Title(
-        "How strongly the gradient responds to input-dependent errors, relative to a shift of all outputs", fontSize=13))
+        "How strongly the gradient responds to input-dependent errors", subtitle="relative to a shift of all outputs",
+        fontSize=13))
     return alt.vconcat(top, bottom, spacing=18).resolve_scale(color="independent")
 
 
