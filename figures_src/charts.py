@@ -60,7 +60,7 @@ def depth_menu(depths: list[int], default: int) -> alt.Parameter:
 
 def line_legend(**options) -> alt.Legend:
     """A legend whose symbols are strokes, like the lines they name."""
-    return alt.Legend(symbolType="stroke", symbolStrokeWidth=2.5, **options)
+    return alt.Legend(**{"symbolType": "stroke", "symbolStrokeWidth": 2.5, "symbolOpacity": 1, **options})
 
 
 def width_encodings(widths: list[int], legend: bool = False) -> tuple[alt.Color, alt.StrokeDash, alt.Shape]:
@@ -80,7 +80,7 @@ def architecture_encodings(names: list[str], field: str = "architecture",
     """Colour, dash and point shape by network, from `theme.ARCHITECTURE_COLORS`, `_DASHES`, `_SHAPES`.
     `legend` options give the colour a legend (merged with the dash's); without them lines carry direct
     labels (`end_labels`)."""
-    shown = line_legend(symbolOpacity=1, **legend) if legend else None
+    shown = line_legend(**legend) if legend else None
     return (alt.Color(f"{field}:N", title="network", legend=shown,
                       scale=alt.Scale(domain=names, range=[theme.ARCHITECTURE_COLORS[n] for n in names])),
             alt.StrokeDash(f"{field}:N", title="network", legend=shown,
