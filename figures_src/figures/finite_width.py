@@ -118,7 +118,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                                         alt.Tooltip("value_ci_low:Q", title="95% interval from", format=".3f"),
                                         alt.Tooltip("value_ci_high:Q", title="95% interval to", format=".3f")]),
         end_labels(medians, ratio_x, ratio_y, "width", "'n = ' + datum.width", width_color,
-                   places={w: "below" for w in widths[1::2]}),
+                   places={widths[1]: "below", widths[3]: "further below"}),  # neighbours' ends lie close
         annotation("every width on one curve:", (ratio_x, 0.0012), (ratio_y, 0.3)),
         annotation("the median falls as l/n grows", (ratio_x, 0.0012), (ratio_y, 0.22)),
     ).properties(height=theme.HEIGHT - 80, width=theme.STATIC_WIDTH - 90,

@@ -111,7 +111,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     depth = depth_menu(p["shown_depths"], p["default_depth"])
     kinds = [BATCH, EXAMPLE]
     color = alt.Color("kind:N", title=None, sort=kinds, scale=alt.Scale(domain=kinds, range=["#0072B2", "#E69F00"]),
-                      legend=line_legend(labelLimit=400, symbolOpacity=1))
+                      legend=line_legend(labelLimit=400, direction="vertical"))
     layers = data.transform_filter("datum.panel == 'layers' && datum.depth == depth")
     x = alt.X("layer:Q", title="weight matrix Wˡ (l = 1: first layer, L + 1: readout)",
               scale=alt.Scale(nice=False, zero=False))
