@@ -10,7 +10,7 @@ build function (figures_src/mkdocs_plugin/build.py):
   * the test suite, cold (a copy of the project without caches: every figure computed) and warm (the same
     copy again), target ≤ 4 min warm;
   * page weight: each page's HTML and the figure data it loads, and the scripts and styles every page
-    shares;
+    shares; each figure's chart spec against its budget (≤ 60 KB);
   * time to first chart in headless Chromium, against a chart-free page's load event (target ≤ 2×);
   * Lighthouse (pinned version, installed from the npm registry into a cache folder) on every kind of page,
     mobile and desktop: performance, layout shift, blocking time, largest paint, accessibility, best
@@ -58,6 +58,7 @@ PROSE_TARGET_RATIO = 0.05  # prose-only rebuild, as a fraction of the clean buil
 TESTS_WARM_TARGET_S = 240  # the whole test suite, figure cache warm
 FIRST_CHART_TARGET_RATIO = 2.0  # first chart drawn, against a chart-free page's load event
 REPEATS = 3  # browser measurements per page; the median is reported
+SPEC_BUDGET_KB = 60  # one chart's spec (figures/js/<id>.js): the rows it draws, aggregated, and its encoding
 
 
 START = time.perf_counter()
@@ -265,6 +266,18 @@ def weight_section(site: Path) -> str:
         lines.append(f"| {path} | {kb(raw)} | {kb(gz)} |")
     raw, gz = total(site, shared)
     lines.append(f"| **all shared** | **{kb(raw)}** | **{kb(gz)}** |")
+    return "\n".join(lines + ["", spec_budget_table(site)])
+
+
+def spec_budget_table(site: Path) -> str:
+    """Each chart's spec, heaviest first, against `SPEC_BUDGET_KB`: a chart embeds the rows it draws
+    (means and intervals, not every network), the CSV beside it keeps all the data."""
+    lines = [f"Chart specs (`figures/js/<id>.js`, the chart's rows and encoding), target ≤ {SPEC_BUDGET_KB} KB "
+             "each:", "", "| figure | KB | gz KB | target |", "|---|---:|---:|---|"]
+    specs = sorted((site / "figures" / "js").glob("*.js"), key=lambda path: -path.stat().st_size)
+    for path in specs:
+        raw, gz = sizes(path)
+        lines.append(f"| {path.stem} | {raw / 1024:.1f} | {gz / 1024:.1f} | {verdict(raw <= SPEC_BUDGET_KB * 1024)} |")
     return "\n".join(lines)
 
 

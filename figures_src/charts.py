@@ -4,10 +4,27 @@ architectures, the angle along a circle of inputs) and panels (the class strip, 
 Colours and type come from `theme`; what several figures draw alike is built here once, so it looks alike.
 """
 
+import json
+
 import altair as alt
 
 from figures_src import theme
 from figures_src.figure import Row, table
+
+# ---------------------------------------------------------------- data
+
+def drawn(rows: list[Row], columns: list[str], digits: int = 4, codes: dict[str, str] | None = None) -> list[Row]:
+    """The rows as a chart embeds them: only the `columns` it draws, numbers to `digits` significant digits
+    (a few hundred pixels need no more) and long labels replaced by short `codes`. The figure's CSV keeps
+    every column and digit; this keeps the page light."""
+    codes = codes or {}
+
+    def short(value):
+        if isinstance(value, float):
+            return float(f"{value:.{digits}g}")
+        return codes.get(value, value) if isinstance(value, str) else value
+    return [{column: short(row.get(column)) for column in columns} for row in rows]
+
 
 # ---------------------------------------------------------------- controls
 
@@ -43,22 +60,74 @@ def depth_menu(depths: list[int], default: int) -> alt.Parameter:
 
 def line_legend(**options) -> alt.Legend:
     """A legend whose symbols are strokes, like the lines they name."""
-    return alt.Legend(symbolType="stroke", symbolStrokeWidth=2.5, **options)
+    return alt.Legend(**{"symbolType": "stroke", "symbolStrokeWidth": 2.5, "symbolOpacity": 1, **options})
 
 
-def width_encodings() -> tuple[alt.Color, alt.StrokeDash]:
-    """Colour and dash by width n (`theme.WIDTH_SHADES`, `theme.WIDTH_DASHES`)."""
-    widths = list(theme.WIDTH_SHADES)
-    return (alt.Color("width:O", title="width n", legend=line_legend(),
-                      scale=alt.Scale(domain=widths, range=list(theme.WIDTH_SHADES.values()))),
-            alt.StrokeDash("width:O", title="width n",
-                           scale=alt.Scale(domain=widths, range=list(theme.WIDTH_DASHES.values()))))
+def width_encodings(widths: list[int], legend: bool = False) -> tuple[alt.Color, alt.StrokeDash, alt.Shape]:
+    """Colour, dash and point shape by width n, from `theme.WIDTH_COLORS`, `WIDTH_DASHES`, `WIDTH_SHAPES`.
+    No legend by default: lines carry direct labels (`end_labels`)."""
+    options = {"legend": line_legend() if legend else None}
+    return (alt.Color("width:O", title="width n", scale=alt.Scale(
+                domain=widths, range=[theme.WIDTH_COLORS[w] for w in widths]), **options),
+            alt.StrokeDash("width:O", title="width n", scale=alt.Scale(
+                domain=widths, range=[theme.WIDTH_DASHES[w] for w in widths]), **options),
+            alt.Shape("width:O", title="width n", scale=alt.Scale(
+                domain=widths, range=[theme.WIDTH_SHAPES[w] for w in widths]), legend=None))
 
 
-def architecture_color(names: list[str], field: str = "architecture", **legend) -> alt.Color:
-    """Colour by network, each in its colour of `theme.ARCHITECTURE_COLORS`."""
-    return alt.Color(f"{field}:N", title="network", legend=line_legend(symbolOpacity=1, **legend),
-                     scale=alt.Scale(domain=names, range=[theme.ARCHITECTURE_COLORS[n] for n in names]))
+def architecture_encodings(names: list[str], field: str = "architecture",
+                           **legend) -> tuple[alt.Color, alt.StrokeDash, alt.Shape]:
+    """Colour, dash and point shape by network, from `theme.ARCHITECTURE_COLORS`, `_DASHES`, `_SHAPES`.
+    `legend` options give the colour a legend (merged with the dash's); without them lines carry direct
+    labels (`end_labels`)."""
+    shown = line_legend(**legend) if legend else None
+    return (alt.Color(f"{field}:N", title="network", legend=shown,
+                      scale=alt.Scale(domain=names, range=[theme.ARCHITECTURE_COLORS[n] for n in names])),
+            alt.StrokeDash(f"{field}:N", title="network", legend=shown,
+                           scale=alt.Scale(domain=names, range=[theme.ARCHITECTURE_DASHES[n] for n in names])),
+            alt.Shape(f"{field}:N", title="network", legend=None,
+                      scale=alt.Scale(domain=names, range=[theme.ARCHITECTURE_SHAPES[n] for n in names])))
+
+
+LABEL_PLACES = {"above": {"baseline": "bottom", "dy": -5}, "below": {"baseline": "top", "dy": 6},
+                "further above": {"baseline": "bottom", "dy": -18}, "further below": {"baseline": "top", "dy": 19}}
+Position = str | alt.X | alt.Y  # a quantitative field, or the panel's own channel when it fixes its scale
+
+
+def position(channel: Position, kind: type) -> tuple[str, alt.X | alt.Y]:
+    """(field, channel) of a label's position: a field name, or the channel of the marks it labels (a label
+    with a bare field beside an explicit scale domain would widen that domain to its own data)."""
+    if isinstance(channel, str):
+        return channel, kind(f"{channel}:Q")
+    return channel.to_dict()["field"], channel
+
+
+def end_labels(chart: alt.Chart, x: Position, y: Position, group: str, text: str, color: alt.Color,
+               places: dict | None = None) -> alt.LayerChart:
+    """A direct label for each line of `chart`, instead of a legend: `text` (a Vega expression over
+    `datum`) at the point of each `group` with the largest `x`, right-aligned so it stays inside the plot
+    at any width. Above the point, or where `places` says for a group (a key of `LABEL_PLACES`), so that
+    lines ending close together keep their labels apart."""
+    places = places or {}
+    (x_field, x), (y_field, y) = position(x, alt.X), position(y, alt.Y)
+    ends = chart.transform_filter(f"isValid(datum['{y_field}'])").transform_joinaggregate(
+        end=f"max({x_field})", groupby=[group]).transform_filter(f"datum['{x_field}'] == datum.end").transform_calculate(
+        label=text, place=f"{json.dumps({str(k): v for k, v in places.items()})}[datum['{group}']] || 'above'")
+    return alt.layer(*(
+        ends.transform_filter(f"datum.place == '{place}'").mark_text(
+            align="right", dx=2, fontSize=11, fontWeight="bold", **style).encode(
+            x=x, y=y, text="label:N", color=color)
+        for place, style in LABEL_PLACES.items() if place == "above" or place in places.values()))
+
+
+def annotation(text: str, x: tuple[Position, float], y: tuple[Position, float], dx: int = 0, dy: int = 0,
+               align: str = "left") -> alt.Chart:
+    """A grey note at a data position of a panel, pointing at what the caption asks the reader to see.
+    `x` and `y` are (field or channel, value) as in the panel, so the note shares its scales."""
+    (x_field, x_channel), (y_field, y_channel) = position(x[0], alt.X), position(y[0], alt.Y)
+    return alt.Chart(alt.Data(values=[{x_field: x[1], y_field: y[1]}])).mark_text(
+        align=align, baseline="middle", dx=dx, dy=dy, fontSize=11, fontStyle="italic",
+        color=theme.ANNOTATION_COLOR).encode(x=x_channel, y=y_channel, text=alt.value(text))
 
 
 ANGLE_DOMAIN = [0, 6.3]  # radians: the whole circle, 0 … 2π
@@ -94,49 +163,16 @@ def class_strip(circle: alt.Chart, n_points: int, classes: int) -> alt.Chart:
     ).properties(height=28, title=alt.Title("class predicted by a random linear readout", fontSize=12))
 
 
-DIVERGED_AT = {"final_loss": 10.0}  # where a diverged run is drawn (a cross at the panel's right edge)
-
-
-def dot_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, str, str]], colors: dict[str, str],
-               row_field: str = "case", shape_field: str | None = "family") -> alt.HConcatChart:
-    """One small dot plot per measure (field, title, "linear" or "log"), side by side, a row per network;
-    one mark per seed, coloured by `color_key`. A diverged run (null value) is a cross at the right edge
-    of its panel."""
-    data = alt.Chart(table(rows))
-    color = alt.Color("color_key:N", scale=alt.Scale(domain=list(colors), range=list(colors.values())), legend=None)
-    panels = []
-    for i, (field, title, scale) in enumerate(measures):
-        shown = data.transform_calculate(
-            shown=f"isValid(datum.{field}) ? datum.{field} : {DIVERGED_AT.get(field, 1)}",
-            status=f"isValid(datum.{field}) ? 'finite' : 'diverged'")
-        y = alt.Y(f"{row_field}:N", sort=labels, title=None,
-                  axis=alt.Axis(labels=i == 0, ticks=i == 0, labelLimit=220, labelFontSize=12))
-        x = alt.X("shown:Q", title=None, scale=alt.Scale(type="log") if scale == "log" else alt.Scale(domain=[0, 1]),
-                  axis=alt.Axis(tickCount=4, format="~g" if scale != "log" else ".0e"))
-        tooltip = [alt.Tooltip(f"{row_field}:N", title="network"), alt.Tooltip("seed:Q"),
-                   alt.Tooltip(f"{field}:Q", title=title, format=".4~g"), alt.Tooltip("status:N")]
-        encoding = {"x": x, "y": y, "color": color, "tooltip": tooltip}
-        if shape_field:
-            encoding["shape"] = alt.Shape(f"{shape_field}:N", legend=None,
-                                          scale=alt.Scale(domain=["plain", "residual"], range=["circle", "square"]))
-        layers = [shown.transform_filter("datum.status == 'finite'").mark_point(size=80, filled=True, opacity=0.85)
-                  .encode(**encoding)]
-        if any(row.get(field) is None for row in rows):  # diverged runs: a cross at the right edge
-            layers.append(shown.transform_filter("datum.status == 'diverged'").mark_point(
-                shape="cross", size=120, filled=True).encode(**{**encoding, "shape": alt.value("cross")}))
-        panels.append(alt.layer(*layers).properties(height=34 * len(labels), title=alt.Title(title, fontSize=12)))
-    return alt.hconcat(*panels, spacing=6)
-
-
 # ---- chapter 4 (Solutions)
 
-def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, str, str]], colors: dict[str, str],
+def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, str, str]], architectures: list[str],
                 row_field: str = "case") -> alt.HConcatChart:
-    """`dot_panels` for aggregated rows: one small panel per measure (field, title, "linear" or "log"), a row
+    """One small panel per measure (field, title, "linear" or "log"), side by side, a row
     per network, a dot at the mean over networks and a bar over its 95% interval (`<field>_ci_low` …
-    `<field>_ci_high`), coloured by `color_key`. A mean that is not a finite number is left out."""
+    `<field>_ci_high`), in the colour and shape of the architecture named by `color_key` (one of
+    `architectures`). A mean that is not a finite number is left out."""
     data = alt.Chart(table(rows))
-    color = alt.Color("color_key:N", scale=alt.Scale(domain=list(colors), range=list(colors.values())), legend=None)
+    color, _, shape = architecture_encodings(architectures, field="color_key")
     panels = []
     for i, (field, title, scale) in enumerate(measures):
         y = alt.Y(f"{row_field}:N", sort=labels, title=None,
@@ -152,6 +188,6 @@ def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, st
         panels.append(alt.layer(
             shown.mark_rule(strokeWidth=2.5).encode(x=alt.X(f"{field}_ci_low:Q", scale=x_scale),
                                                     x2=f"{field}_ci_high:Q", y=y, color=color),
-            shown.mark_point(size=80, filled=True).encode(x=x, y=y, color=color, tooltip=tooltip),
+            shown.mark_point(size=80, filled=True, opacity=1).encode(x=x, y=y, color=color, shape=shape, tooltip=tooltip),
         ).properties(height=34 * len(labels), title=alt.Title(title, fontSize=12)))
     return alt.hconcat(*panels, spacing=6)

@@ -4,7 +4,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import (angle_x, architecture_color, at_slider_layer, class_strip, layer_slider, layer_title,
+from figures_src.charts import (angle_x, architecture_encodings, drawn, end_labels, at_slider_layer, class_strip, layer_slider, layer_title,
                                 unit_color)
 from figures_src.claims import Above, All, Below, Claim, Differs, Near
 from figures_src.figure import Figure, Result, table
@@ -89,9 +89,12 @@ def compute(p: dict) -> Result:
 
 
 def chart(rows: list, p: dict) -> alt.VConcatChart:
-    data = alt.Chart(table(rows))
+    def panel_data(name: str, digits: int) -> alt.Chart:  # a table per panel: no empty columns in the page
+        panel_rows = [row for row in rows if row["panel"] == name]
+        return alt.Chart(table(drawn(panel_rows, [k for k in panel_rows[0] if k != "panel"], digits=digits)))
+
     layer = layer_slider(default=p["depth"], depth=p["depth"])
-    circle = at_slider_layer(data.transform_filter("datum.panel == 'circle'"), p["stored_layers"])
+    circle = at_slider_layer(panel_data("circle", 3), p["stored_layers"])
     units = circle.mark_line(strokeWidth=2).encode(
         x=angle_x(),
         y=alt.Y("activation:Q", title="activation ÷ layer RMS", scale=alt.Scale(domain=[-0.5, 5], clamp=True)),
@@ -103,9 +106,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         title=layer_title("With batch norm: three units of φ at layer", p["stored_layers"]))
     classes = class_strip(circle, p["n_points"], p["classes"])
 
-    depth = data.transform_filter("datum.panel == 'depth'")
+    depth = panel_data("depth", 4)
     x = alt.X("layer:Q", title="layer l", scale=alt.Scale(domain=[0, p["depth"]], nice=False))
-    arch_color = architecture_color(ARCHITECTURES)
+    arch_color, arch_dash, _ = architecture_encodings(ARCHITECTURES)
     tooltip = [alt.Tooltip("architecture:N", title="network"), alt.Tooltip("layer:Q"),
                alt.Tooltip("correlation:Q", title="mean cosine", format=".4f"),
                alt.Tooltip("theory:Q", title="theory", format=".4f"),
@@ -116,16 +119,17 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         layers = [
             depth.mark_area(opacity=0.2, clip=True).encode(x=x, y=f"{field}_ci_low:Q", y2=f"{field}_ci_high:Q",
                                                             color=arch_color),
-            depth.mark_line(strokeWidth=2, clip=True).encode(x=x, y=y, color=arch_color),
+            depth.mark_line(strokeWidth=2, clip=True).encode(x=x, y=y, color=arch_color, strokeDash=arch_dash),
             depth.mark_point(size=60, filled=True, opacity=0, clip=True).encode(x=x, y=y, tooltip=tooltip),
         ]
         if theory:
             layers.append(depth.mark_line(color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=2)
                           .encode(x=x, y="theory:Q", detail="architecture:N"))
+        layers.append(end_labels(depth, "layer", field, "architecture", "datum.architecture", arch_color))
         return alt.layer(*layers).properties(height=height)
 
     cosine = panel("correlation", "mean cosine c̄ₗ", [-0.05, 1], True, theme.HEIGHT - 100).properties(
-        title="Mean cosine between the batch's representations (grey dashed: infinite width)")
+        title=alt.Title("Mean cosine between the batch's representations", subtitle="grey dashed: infinite width"))
     rank = panel("effective_rank", "effective rank (of 32)", [0, p["n_inputs"]], False,
                  theme.HEIGHT - 120).properties(title="Effective rank of the batch's representations")
     return alt.vconcat(units, classes, cosine, rank, spacing=14).resolve_scale(color="independent")

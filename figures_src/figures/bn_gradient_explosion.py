@@ -85,7 +85,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     colors = [BN_SHADES[b] for b in p["batch_sizes"]] + [theme.ARCHITECTURE_COLORS["plain"]]
     dashes = [BN_DASHES[b] for b in p["batch_sizes"]] + [[1, 0]]
     color = alt.Color("run:N", title=None, scale=alt.Scale(domain=labels, range=colors),
-                      legend=line_legend(columns=3))
+                      legend=line_legend(orient="top-right", direction="vertical"))
     dash = alt.StrokeDash("run:N", title=None, scale=alt.Scale(domain=labels, range=dashes))
     x = alt.X("layer:Q", title="layer l of the weight matrix Wˡ (input on the left)",
               scale=alt.Scale(domain=[2, p["depth"]], nice=False))
@@ -103,7 +103,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         .encode(x=x, y="theory:Q"),
         profiles.mark_point(size=40, filled=True, opacity=0).encode(x=x, y=y, tooltip=tooltip),
     ).properties(height=theme.HEIGHT - 40,
-                 title="Squared gradient norm per layer at initialisation (grey dashed: (π/(π−1))^(L−l))")
+                 title=alt.Title("Squared gradient norm per layer at initialisation",
+                                 subtitle="grey dashed: (π/(π−1))^(L−l)"))
 
     factors = data.transform_filter("!isValid(datum.layer)")
     factor_scale = alt.Scale(domain=[0.8, 1.9], nice=False)
@@ -121,7 +122,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
             color=alt.Color("run:N", scale=alt.Scale(domain=labels, range=colors), legend=None)),
         alt.Chart(alt.InlineData(values=[{"factor": BN_GRADIENT_FACTOR}])).mark_rule(
             color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=2).encode(x=alt.X("factor:Q", scale=factor_scale)),
-    ).properties(height=150, title="Growth factor per layer, fitted on the middle layers (grey dashed: π/(π−1))")
+    ).properties(height=150, title=alt.Title("Growth factor per layer, fitted on the middle layers",
+                                             subtitle="grey dashed: π/(π−1)"))
     return alt.vconcat(lines, dots, spacing=18).resolve_scale(color="independent", strokeDash="independent")
 
 

@@ -1,6 +1,7 @@
 """A deep ReLU network, at initialisation, maps every input to (almost) the same direction."""
 
 import json
+import math
 
 import altair as alt
 import torch
@@ -82,11 +83,30 @@ def compute(p: dict) -> Result:
     return Result(rows, values)
 
 
+def side_by_side(rows: list, n_points: int) -> list:
+    """The rows as the chart embeds them: one per layer and input `point` (not per unit), the units'
+    activations side by side to 3 digits, and the one factor, layer RMS ÷ the input's norm, that turns each
+    into its direction."""
+    inputs = {}
+    for row in rows:
+        point = round(row["theta"] * n_points / (2 * math.pi))
+        shown = inputs.setdefault((row["layer"], point), {"layer": row["layer"], "point": point,
+                                                         "predicted_class": row["predicted_class"],
+                                                         "rms_over_norm": 0.0})
+        shown[row["unit"]] = float(f"{row['activation']:.3g}")
+        if row["activation"]:
+            shown["rms_over_norm"] = float(f"{row['direction'] / row['activation']:.3g}")
+    return list(inputs.values())
+
+
 def chart(rows: list, p: dict) -> alt.VConcatChart:
     layer = layer_slider(default=p["depth"], depth=p["depth"])
     view = alt.param(name="view", value=SCALE_KEPT, bind=alt.binding_select(
         options=[SCALE_KEPT, DIRECTION_ONLY], name="show "))
-    base = at_slider_layer(alt.Chart(table(rows)), p["stored_layers"])
+    unit_names = [f"unit {u + 1}" for u in range(p["units_shown"])]
+    base = at_slider_layer(alt.Chart(table(side_by_side(rows, p["n_points"]))), p["stored_layers"]).transform_fold(
+        unit_names, as_=["unit", "activation"]).transform_calculate(
+        theta=f"datum.point * {2 * math.pi / p['n_points']}", direction="datum.activation * datum.rms_over_norm")
     units = base.transform_calculate(
         shown=f"view == {json.dumps(DIRECTION_ONLY)} ? datum.direction : datum.activation"
     ).mark_line(strokeWidth=2).encode(

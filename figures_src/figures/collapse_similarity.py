@@ -4,7 +4,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import at_slider_layer, layer_slider, layer_title
+from figures_src.charts import at_slider_layer, drawn, layer_slider, layer_title
 from figures_src.claims import Above, Below, Between, Claim
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, off_diagonal
@@ -46,15 +46,19 @@ def compute(p: dict) -> Result:
     return Result(rows, values)
 
 
-def chart(rows: list, p: dict) -> alt.Chart:
+def chart(rows: list, p: dict) -> alt.LayerChart:
     layer = layer_slider(default=2, depth=p["depth"])
     axis = dict(scale=alt.Scale(domain=list(range(1, p["n_points"] + 1))), axis=alt.Axis(values=[1, p["n_points"]]))
-    return at_slider_layer(alt.Chart(table(rows)), p["stored_layers"]).mark_rect().encode(
-        x=alt.X("input_a:O", title="input a (in order around the circle)", **axis),
-        y=alt.Y("input_b:O", title="input b", **axis),
-        color=alt.Color("cosine:Q", title="cosine", scale=alt.Scale(scheme="blueorange", domain=[-1, 1])),
-        tooltip=["layer:Q", "input_a:O", "input_b:O",
-                 alt.Tooltip("cosine:Q", format=".3f")],
+    # The matrix is symmetric: the page carries one triangle (3 digits) and draws it twice, mirrored.
+    triangle = drawn([row for row in rows if row["input_a"] <= row["input_b"]],
+                     ["layer", "input_a", "input_b", "cosine"], digits=3)
+    cells = at_slider_layer(alt.Chart(table(triangle)), p["stored_layers"]).mark_rect()
+    color = alt.Color("cosine:Q", title="cosine", scale=alt.Scale(scheme="blueorange", domain=[-1, 1]))
+    tooltip = ["layer:Q", "input_a:O", "input_b:O", alt.Tooltip("cosine:Q", format=".3f")]
+    return alt.layer(
+        cells.encode(x=alt.X("input_a:O", title="input a (in order around the circle)", **axis),
+                     y=alt.Y("input_b:O", title="input b", **axis), color=color, tooltip=tooltip),
+        cells.encode(x="input_b:O", y="input_a:O", color=color, tooltip=tooltip),
     ).add_params(layer).properties(
         width="container", height=theme.HEIGHT + 40,
         title=layer_title("Cosine between representations at layer", p["stored_layers"]),

@@ -4,7 +4,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import width_encodings
+from figures_src.charts import annotation, end_labels, width_encodings
 from figures_src.claims import Above, All, Below, Between, Claim, Differs, Indistinguishable, Near
 from figures_src.figure import Figure, Result, table
 from figures_src.experiments import collapse_runs
@@ -62,7 +62,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     data = alt.Chart(table(rows)).transform_calculate(gap="1 - datum.correlation",
                                                       gap_low="1 - datum.correlation_ci_high",
                                                       gap_high="1 - datum.correlation_ci_low")
-    width_color, width_dash = width_encodings()
+    width_color, width_dash, _ = width_encodings(p["widths"])
     x = alt.X("layer:Q", title="layer l", scale=alt.Scale(domain=[0, p["depth"]], nice=False))
     hover = alt.selection_point(name="hover", fields=["layer"], nearest=True, on="pointerover",
                                 clear="pointerout", empty=False)
@@ -72,7 +72,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                alt.Tooltip("correlation_ci_high:Q", title="95% interval to", format=".4f"),
                alt.Tooltip("networks:Q")]
 
-    def panel(low: str, high: str, y_axis: alt.Y, height: int, with_hover: bool) -> alt.LayerChart:
+    def panel(low: str, high: str, y_axis: alt.Y, height: int, with_hover: bool, notes: list) -> alt.LayerChart:
         simulation = data.transform_filter("datum.source == 'simulation'")
         layers = [
             simulation.mark_area(opacity=0.25, clip=True).encode(x=x, y=f"{low}:Q", y2=f"{high}:Q", color=width_color),
@@ -83,16 +83,21 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         rule = data.transform_filter("datum.source == 'theory'").mark_rule(color=theme.THEORY_COLOR).encode(
             x=x, opacity=alt.condition(hover, alt.value(0.7), alt.value(0)), tooltip=tooltip)
         layers.append(rule.add_params(hover) if with_hover else rule)
-        return alt.layer(*layers).properties(height=height)
+        return alt.layer(*layers, *notes).properties(height=height)
 
     cosine = panel("correlation_ci_low", "correlation_ci_high",
                    alt.Y("correlation:Q", title="mean cosine c̄ₗ", scale=alt.Scale(domain=[0, 1])),
-                   theme.HEIGHT - 60, with_hover=True).properties(
-        title="Mean cosine between inputs' representations (grey dashed: infinite width)")
+                   theme.HEIGHT - 60, with_hover=True,
+                   notes=[annotation("every width and the theory: one slow curve,", ("layer", 15), ("correlation", 0.5)),
+                          annotation("still short of 1 at layer 100", ("layer", 15), ("correlation", 0.42))]).properties(
+        title=alt.Title("Mean cosine between inputs' representations", subtitle="grey dashed: infinite width"))
     gap = panel("gap_low", "gap_high",
                 alt.Y("gap:Q", title="1 − c̄ₗ (log scale)", scale=alt.Scale(type="log", domain=[3e-4, 1])),
-                theme.HEIGHT - 100, with_hover=False).properties(
-        title="Gap to a constant function, 1 − c̄ₗ: where finite widths leave the theory")
+                theme.HEIGHT - 100, with_hover=False,
+                notes=[end_labels(data.transform_filter("datum.source == 'simulation'"), "layer", "gap", "width",
+                                  "'n = ' + datum.width", width_color, places={64: "further above", 1024: "below"}),
+                       annotation("narrow networks leave the theory", ("layer", 2), ("gap", 0.0012))]).properties(
+        title=alt.Title("Gap to a constant function, 1 − c̄ₗ", subtitle="where finite widths leave the theory"))
     return alt.vconcat(cosine, gap, spacing=16)
 
 

@@ -6,7 +6,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import width_encodings
+from figures_src.charts import annotation, end_labels, width_encodings
 from figures_src.claims import Above, All, Below, Between, Claim, Differs, Near
 from figures_src.curvature import HessianOperator, flatten, lanczos
 from figures_src.figure import Figure, Result, table
@@ -146,20 +146,26 @@ def summarise(rows: list, p: dict) -> dict:
     return values
 
 
-PANELS = {
-    "top": ("λ_max(H) / n", "log", "Top Hessian eigenvalue, divided by width (grey: infinite-width Gauss–Newton)"),
-    "along_gradient": ("gᵀHg / (‖g‖² n)", "log", "Curvature along the gradient, divided by width"),
-    "alignment": ("|cos(top eigenvector, shift)|", "linear",
-                  "Top eigenvector against the direction that shifts all outputs together"),
-    "ntk_condition": ("condition number of the NTK", "log",
-                      "Conditioning of the tangent kernel (grey dashed: whole network, dotted: readout layer, both at infinite width)"),
+PANELS = {  # field: (axis title, scale, heading)
+    "top": ("λ_max(H) / n", "log", "Top Hessian eigenvalue ÷ width"),
+    "along_gradient": ("gᵀHg / (‖g‖² n)", "log", "Curvature along the gradient ÷ width"),
+    "alignment": ("|cos(top eigenvector, shift)|", "linear", "Top eigenvector vs. the shift-all-outputs direction"),
+    "ntk_condition": ("condition number of the NTK", "log", "Conditioning of the tangent kernel"),
 }
 THEORY_KEY = {"top": "gauss_newton_top", "ntk_condition": "ntk_condition"}
+# What each panel's caption sentence points at: (text, depth, value, text alignment).
+NOTES = {
+    "top": [("grey: infinite-width Gauss–Newton", 1.1, 40, "left"), ("▽: most negative eigenvalue", 1.1, 0.002, "left")],
+    "alignment": [("≈ 1: the top direction", 1.1, 0.72, "left"), ("shifts every output together", 1.1, 0.66, "left"),
+                  ("narrow and deep: less so", 64, 0.8, "right")],
+    "ntk_condition": [("∞ width, readout layer", 6, 900, "left"), ("∞ width, whole network", 1.1, 20, "left")],
+}
 
 
 def chart(rows: list, p: dict) -> alt.VConcatChart:
     data = alt.Chart(table(rows))
-    color, dash = width_encodings()
+    widths = sorted({int(w) for group in (p["hessian"], p["ntk_only"]) for w in group})
+    color, dash, shape = width_encodings(widths)
     x = alt.X("depth:Q", title="depth L (hidden layers)", scale=alt.Scale(type="log", base=2, domain=[1, 64], nice=False),
               axis=alt.Axis(values=[1, 2, 4, 8, 16, 32, 64]))
     panels = []
@@ -175,8 +181,10 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         layers = [
             networks.mark_rule(strokeWidth=1.5, opacity=0.5).encode(
                 x=x, y=f"{key}_ci_low:Q", y2=f"{key}_ci_high:Q", color=color),
-            networks.mark_line(strokeWidth=2, point=True).encode(x=x, y=y, color=color, strokeDash=dash,
-                                                                 tooltip=tooltip),
+            networks.mark_line(strokeWidth=2).encode(x=x, y=y, color=color, strokeDash=dash, tooltip=tooltip),
+            networks.mark_point(filled=True, size=30, opacity=1).encode(x=x, y=y, color=color, shape=shape,
+                                                                        tooltip=tooltip),
+            end_labels(networks, "depth", key, "width", "'n = ' + datum.width", color, places={1024: "below"}),
         ]
         if key in THEORY_KEY:
             layers.append(data.transform_filter("datum.source == 'theory'").mark_line(
@@ -191,14 +199,16 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                 tooltip=[alt.Tooltip("depth:Q"), alt.Tooltip("readout_condition:Q",
                                                              title="readout layer, infinite width", format=".4g")]))
         if key == "top":
-            # The other end of the spectrum: the most negative eigenvalue, in magnitude (hollow points).
+            # The other end of the spectrum: the most negative eigenvalue, in magnitude (hollow triangles).
             layers.append(networks.transform_calculate(negative="-datum.bottom").mark_point(
                 shape="triangle-down", filled=False, size=40, opacity=0.8).encode(
                 x=x, y=alt.Y("negative:Q"), color=color,
                 tooltip=[alt.Tooltip("width:O"), alt.Tooltip("depth:Q"),
                          alt.Tooltip("bottom:Q", title="most negative eigenvalue / n (mean)", format=".4g")]))
+        layers += [annotation(text, ("depth", at), (key, value), align=align)
+                   for text, at, value, align in NOTES.get(key, [])]
         panels.append(alt.layer(*layers).properties(height=150, title=alt.Title(heading, fontSize=13)))
-    return alt.vconcat(*panels, spacing=14).resolve_scale(color="shared", strokeDash="shared")
+    return alt.vconcat(*panels, spacing=14).resolve_scale(color="shared", strokeDash="shared", shape="shared")
 
 
 FIGURE = Figure(

@@ -4,7 +4,8 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import at_slider_layer, layer_slider, shown_layer
+from figures_src.charts import (annotation, at_slider_layer, drawn, end_labels, layer_slider, shown_layer,
+                                width_encodings)
 from figures_src.claims import Above, All, Below, Claim, Differs, Indistinguishable
 from figures_src.figure import Figure, Result, table
 from figures_src.stats import mean_ci_columns, quantile_ci
@@ -69,7 +70,9 @@ def compute(p: dict) -> Result:
 
 def chart(rows: list, p: dict) -> alt.VConcatChart:
     layer = layer_slider(default=p["default_layer"], depth=p["depth"], first=1, label="depth l ")
-    data = alt.Chart(table(rows))
+    shown = [row for row in rows if row["statistic"] != "mean_over_theory"]  # the statistics the chart draws
+    data = alt.Chart(table(drawn(shown, ["width", "layer", "statistic", "value", "value_ci_low", "value_ci_high"],
+                                 digits=3, codes={"median_over_theory": "ratio"})))
     at_layer = at_slider_layer(data, p["stored_layers"])
     widths = p["widths"]
     x = alt.X("width:Q", title="width n (log scale)",
@@ -97,22 +100,27 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         height=theme.HEIGHT - 40, width=theme.STATIC_WIDTH - 90,
         title=alt.Title(alt.expr(f"'1 − ĉ over {p['networks']} networks per width, at depth ' + ({shown_layer(p['stored_layers'])})"),
                         subtitle=["band: 10th to 90th percentile; bars: 95% intervals", "grey dashed: infinite width"]))
-    width_color = alt.Color("width:O", title="width n", scale=alt.Scale(
-        domain=widths, range=["#C6DBEF", "#7FB5E0", "#2E86C9", "#0B5FA5", "#08306B"]))
-    medians = data.transform_filter("datum.statistic == 'median_over_theory'").transform_calculate(
+    width_color, width_dash, _ = width_encodings(widths)
+    medians = data.transform_filter("datum.statistic == 'ratio'").transform_calculate(
         depth_over_width="datum.layer / datum.width")
     ratio_x = alt.X("depth_over_width:Q", title="depth / width, l/n (log scale)",
-                    scale=alt.Scale(type="log", domain=[1 / widths[-1], p["depth"] / widths[0]], nice=False))
+                    scale=alt.Scale(type="log", domain=[1 / widths[-1], p["depth"] / widths[0]], nice=False),
+                    axis=alt.Axis(values=[0.001, 0.01, 0.1, 1], format="~g"))
     ratio_scale = alt.Scale(type="log", domain=[0.05, 1.2], clamp=True)
+    ratio_y = alt.Y("value:Q", title="median ÷ infinite width", scale=ratio_scale)
     ratio = alt.layer(
         medians.mark_area(opacity=0.2).encode(x=ratio_x, y=alt.Y("value_ci_low:Q", scale=ratio_scale),
                                               y2="value_ci_high:Q", color=width_color),
         medians.mark_line(strokeWidth=2).encode(
             x=ratio_x, y=alt.Y("value:Q", title="median ÷ infinite width", scale=ratio_scale),
-            color=width_color, tooltip=[alt.Tooltip("width:O"), alt.Tooltip("layer:Q"),
+            color=width_color, strokeDash=width_dash, tooltip=[alt.Tooltip("width:O"), alt.Tooltip("layer:Q"),
                                         alt.Tooltip("value:Q", title="median ÷ theory", format=".3f"),
                                         alt.Tooltip("value_ci_low:Q", title="95% interval from", format=".3f"),
                                         alt.Tooltip("value_ci_high:Q", title="95% interval to", format=".3f")]),
+        end_labels(medians, ratio_x, ratio_y, "width", "'n = ' + datum.width", width_color,
+                   places={widths[1]: "below", widths[3]: "further below"}),  # neighbours' ends lie close
+        annotation("every width on one curve:", (ratio_x, 0.0012), (ratio_y, 0.3)),
+        annotation("the median falls as l/n grows", (ratio_x, 0.0012), (ratio_y, 0.22)),
     ).properties(height=theme.HEIGHT - 80, width=theme.STATIC_WIDTH - 90,
                  title=alt.Title("Median network ÷ infinite width", subtitle="one curve in depth/width; bands: 95% intervals"))
     return alt.vconcat(distribution, ratio, spacing=18).resolve_scale(color="independent")

@@ -4,7 +4,6 @@
 import altair as alt
 import torch
 
-from figures_src import theme
 from figures_src.charts import mean_panels
 from figures_src.claims import Above, All, Below, Claim, Differs, Indistinguishable
 from figures_src.experiments import SETUP, build, runs_over_seeds, task, value_key
@@ -104,8 +103,7 @@ def compute(p: dict) -> Result:
 
 
 def chart(rows: list, p: dict) -> alt.HConcatChart:
-    keys = list(dict.fromkeys(c[3] for c in CASES))
-    return mean_panels(rows, [c[0] for c in CASES], MEASURES, {k: theme.ARCHITECTURE_COLORS[k] for k in keys})
+    return mean_panels(rows, [c[0] for c in CASES], MEASURES, list(dict.fromkeys(c[3] for c in CASES)))
 
 
 FIGURE = Figure(

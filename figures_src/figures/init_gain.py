@@ -4,6 +4,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.charts import drawn
 from figures_src.claims import Above, All, Below, Claim, Equals
 from figures_src.figure import Figure, Result, table
 from figures_src.theory import mean_field_recursion
@@ -45,7 +46,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         min=p["weight_vars"][0], max=p["weight_vars"][-1], step=0.1, name="weight variance σ_w² × fan-in "))
     bias = alt.param(name="bias_var", value=0.0, bind=alt.binding_range(
         min=0, max=p["bias_vars"][-1], step=0.05, name="bias variance σ_b² "))
-    data = alt.Chart(table(rows))
+    data = alt.Chart(table(drawn(rows, ["weight_var", "bias_var", "layer", "q", "c"], digits=3)))
     chosen = data.transform_filter("abs(datum.weight_var - weight_var) < 1e-6 && abs(datum.bias_var - bias_var) < 1e-6")
     he = data.transform_filter("datum.weight_var == 2 && datum.bias_var == 0")
     x = alt.X("layer:Q", title="layer l", scale=alt.Scale(domain=[0, p["depth"]], nice=False))

@@ -4,7 +4,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import width_encodings
+from figures_src.charts import annotation, drawn, end_labels, width_encodings
 from figures_src.claims import Above, All, Below, Between, Claim, Differs, Indistinguishable
 from figures_src.figure import Figure, Result, table
 from figures_src.experiments import collapse_runs
@@ -71,50 +71,61 @@ def compute(p: dict) -> Result:
     return Result(rows, values, summary=summary)
 
 
+# What the chart's data calls the series and sources (short: a thousand rows carry them)
+CODES = {GAP: "gap", POOLED: "pooled", LOG_NORM: "log_norm", "simulation": "sim"}
+
+
 def chart(rows: list, p: dict) -> alt.VConcatChart:
-    data = alt.Chart(table(rows))
-    color, dash = width_encodings()
+    data = alt.Chart(table(drawn(rows, ["layer", "width", "source", "series", "value", "value_ci_low", "value_ci_high"],
+                                 digits=3, codes=CODES)))
+    color, dash, shape = width_encodings(p["widths"])
     x = alt.X("layer:Q", title="layer l (log scale)", scale=alt.Scale(type="log", domain=[1, p["depth"]], nice=False))
-    tooltip = [alt.Tooltip("layer:Q"), alt.Tooltip("source:N"), alt.Tooltip("width:O"), alt.Tooltip("series:N"),
-               alt.Tooltip("value:Q", format=".3~e")]
+    tooltip = [alt.Tooltip("layer:Q"), alt.Tooltip("width:O"), alt.Tooltip("value:Q", format=".3~e")]
     y_scale = alt.Scale(type="log", domain=[1e-3, 1], clamp=True)
 
     def theory_line(series: str, source: str, dash_pattern: list[int], width: float = 2.5) -> alt.Chart:
         return data.transform_filter(f"datum.series == '{series}' && datum.source == '{source}'").mark_line(
             color=theme.THEORY_COLOR, strokeDash=dash_pattern, strokeWidth=width).encode(x=x, y="value:Q", tooltip=tooltip)
 
-    simulated = data.transform_filter("datum.source == 'simulation'")
+    simulated = data.transform_filter("datum.source == 'sim'")
 
     def band(series: str) -> alt.Chart:  # the 95% interval of the mean over networks
         return simulated.transform_filter(f"datum.series == '{series}'").mark_area(opacity=0.25, clip=True).encode(
             x=x, y=alt.Y("value_ci_low:Q", scale=y_scale), y2="value_ci_high:Q", color=color)
 
     gap = alt.layer(
-        band(GAP),
-        simulated.transform_filter(f"datum.series == '{GAP}'").mark_line(strokeWidth=2).encode(
+        band("gap"),
+        simulated.transform_filter("datum.series == 'gap'").mark_line(strokeWidth=2).encode(
             x=x, y=alt.Y("value:Q", title="1 − c̄ₗ (log scale)", scale=y_scale), color=color, strokeDash=dash,
             tooltip=tooltip),
-        theory_line(GAP, "theory", theme.THEORY_DASH),
-        theory_line(GAP, "asymptote", [1, 3], 2),
+        theory_line("gap", "theory", theme.THEORY_DASH),
+        theory_line("gap", "asymptote", [1, 3], 2),
+        annotation("widths 64, 256, 1024 and theory: one line,", ("layer", 1.1), ("value", 0.004)),
+        annotation("straight with slope −2: the 1/l² law", ("layer", 1.1), ("value", 0.0022)),
     ).properties(height=theme.HEIGHT - 60, width=theme.STATIC_WIDTH - 90,
                  title=alt.Title("Meaningful share 1 − c̄ₗ", subtitle=["grey dashed: exact recursion",
                                                                        "dotted: 9π²/2(l + 1.5 ln l + C)²",
                                                                        "bands: 95% interval over networks"]))
-    log_norm = simulated.transform_filter(f"datum.series == '{LOG_NORM}'")
+    log_norm = simulated.transform_filter("datum.series == 'log_norm'")
+    pooled_lines = simulated.transform_filter("datum.series == 'pooled'")
     pooled = alt.layer(
-        band(POOLED),
-        simulated.transform_filter(f"datum.series == '{POOLED}'").mark_line(strokeWidth=2).encode(
+        band("pooled"),
+        pooled_lines.mark_line(strokeWidth=2).encode(
             x=x, y=alt.Y("value:Q", title="fraction (log scale)", scale=y_scale), color=color, strokeDash=dash,
             tooltip=tooltip),
         log_norm.mark_rule(opacity=0.5).encode(x=x, y="value_ci_low:Q", y2="value_ci_high:Q", color=color),
-        log_norm.mark_point(size=14, filled=True, opacity=0.8).encode(
-            x=x, y="value:Q", color=color, tooltip=tooltip),
-        theory_line(POOLED, "theory", theme.THEORY_DASH),
+        log_norm.mark_point(size=18, filled=True, opacity=0.8).encode(
+            x=x, y="value:Q", color=color, shape=shape, tooltip=tooltip),
+        theory_line("pooled", "theory", theme.THEORY_DASH),
+        end_labels(pooled_lines, "layer", "value", "width", "'n = ' + datum.width", color),
+        annotation("narrow: levels off on its floor", ("layer", 100), ("value", 0.45), align="right"),
+        annotation("∞ width keeps falling", ("layer", 100), ("value", 0.0025), align="right"),
     ).properties(height=theme.HEIGHT - 60, width=theme.STATIC_WIDTH - 90,
                  title=alt.Title("Pooled across-input fraction 1 − 1ᵀG1/(N·tr G)",
-                                 subtitle=["grey dashed: infinite width", "dots: variance of log ‖φˡ(x)‖",
+                                 subtitle=["grey dashed: infinite width",
+                                           "dots (floors): variance of log ‖φˡ(x)‖",
                                            "bands and bars: 95% interval over networks"]))
-    return alt.vconcat(gap, pooled, spacing=18)
+    return alt.vconcat(gap, pooled, spacing=18).resolve_scale(color="shared", strokeDash="shared", shape="shared")
 
 
 FIGURE = Figure(

@@ -4,7 +4,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import architecture_color
+from figures_src.charts import architecture_encodings, end_labels
 from figures_src.claims import Above, All, Below, Claim, Near
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, correlation_by_depth, off_diagonal
@@ -79,7 +79,7 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
     data = alt.Chart(table(rows)).transform_filter("abs(datum.branch_var - branch_var) < 1e-9")
     x = alt.X("layer:Q", title="layer l", scale=alt.Scale(domain=[0, depth], nice=False))
     y = alt.Y("correlation:Q", title="mean cosine c̄ₗ of the stream hˡ", scale=alt.Scale(domain=[-0.05, 1]))
-    color = architecture_color(ARCHITECTURES)
+    color, dash, _ = architecture_encodings(ARCHITECTURES)
     measured = data.transform_filter("isValid(datum.correlation)")
     tooltip = [alt.Tooltip("architecture:N", title="network"), alt.Tooltip("layer:Q"),
                alt.Tooltip("correlation:Q", title="measured", format=".4f"),
@@ -87,17 +87,21 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
     return alt.layer(
         measured.mark_area(opacity=0.15, clip=True).encode(x=x, y="correlation_ci_low:Q", y2="correlation_ci_high:Q",
                                                           color=color),
-        measured.mark_line(strokeWidth=2.5, clip=True).encode(x=x, y=y, color=color),
+        measured.mark_line(strokeWidth=2.5, clip=True).encode(x=x, y=y, color=color, strokeDash=dash),
         data.transform_filter("datum.architecture == 'plain'").mark_line(
             strokeWidth=2, strokeDash=[2, 3], color=theme.ARCHITECTURE_COLORS["plain"]).encode(x=x, y="theory:Q"),
         data.transform_filter("datum.architecture != 'plain'").mark_line(
             color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=2).encode(
             x=x, y="theory:Q", detail="architecture:N"),
         measured.mark_point(size=60, filled=True, opacity=0).encode(x=x, y=y, tooltip=tooltip),
+        end_labels(measured, "layer", "correlation", "architecture", "datum.architecture", color,
+                   places={"residual + batch norm": "below"}),
+        end_labels(data.transform_filter("datum.architecture == 'plain'"), "layer", "theory", "architecture",
+                   "'plain (theory)'", color, places={"plain": "below"}),
     ).add_params(scale_param).properties(
         width="container", height=theme.HEIGHT,
-        title=alt.Title("Mean cosine of the residual stream vs depth (grey dashed: recursion)",
-                        subtitle="dotted blue: the plain network (theory), for comparison"))
+        title=alt.Title("Mean cosine of the residual stream vs depth",
+                        subtitle=["grey dashed: recursion", "dotted blue: the plain network (theory), for comparison"]))
 
 
 FIGURE = Figure(

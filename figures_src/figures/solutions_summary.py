@@ -4,7 +4,6 @@ import altair as alt
 
 import torch
 
-from figures_src import theme
 from figures_src.charts import mean_panels
 from figures_src.claims import Above, All, Below, Claim, Differs
 from figures_src.experiments import NETWORKS, SETUP, SWEEP, runs_over_seeds, sweeps, value_key
@@ -56,7 +55,7 @@ def compute(p: dict) -> Result:
 
 def chart(rows: list, p: dict) -> alt.HConcatChart:
     names = list(NETWORKS)
-    return mean_panels(rows, names, MEASURES, {n: theme.ARCHITECTURE_COLORS[n] for n in names}, row_field="network")
+    return mean_panels(rows, names, MEASURES, names, row_field="network")
 
 
 FIGURE = Figure(

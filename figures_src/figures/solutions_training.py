@@ -6,7 +6,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import architecture_color
+from figures_src.charts import architecture_encodings
 from figures_src.claims import Above, All, Below, Claim, Differs, Equals
 from figures_src.experiments import NETWORKS, SETUP, SWEEP, sweeps, value_key
 from figures_src.figure import Figure, Result, table
@@ -92,7 +92,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     depth_param = alt.param(name="depth", value=max(p["depths"]), bind=alt.binding_radio(
         options=p["depths"], labels=[f"depth {d}" for d in p["depths"]], name="network depth L "))
     data = alt.Chart(table(rows)).transform_filter("datum.depth == depth")
-    color = architecture_color(names, field="network", columns=3)
+    color, dash, _ = architecture_encodings(names, field="network", columns=2)
     x = alt.X("lr:Q", title="learning rate (log)", scale=alt.Scale(type="log", domain=[min(p["lrs"]) / 2,
                                                                                       max(p["lrs"]) * 6]))
     tooltip = [alt.Tooltip("network:N"), alt.Tooltip("depth:Q"), alt.Tooltip("lr:Q", format=".2g"),
@@ -111,7 +111,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     finite = loss.transform_filter("datum.diverged == 0")
     losses = alt.layer(
         finite.transform_filter("datum.stage == 'coarse'").mark_line(strokeWidth=1.5, opacity=0.6, point=True)
-        .encode(x=x, y=loss_y, color=color),
+        .encode(x=x, y=loss_y, color=color, strokeDash=dash),
         finite.transform_filter("datum.stage == 'fine'").mark_errorbar(ticks=True).encode(
             x=x, y=alt.Y("loss_low:Q", title="", scale=alt.Scale(type="log", domain=[1e-7, 1e3], clamp=True)),
             y2="loss_high:Q", color=color),
@@ -124,12 +124,13 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
             color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH).encode(y="loss:Q"),
     ).properties(width="container", height=theme.HEIGHT - 60,
                  title=alt.Title("Final loss after the budget, each rate of each sweep",
-                                 subtitle="grey dashed: ½ (a constant prediction) and the threshold; lines: coarse "
-                                          f"grid, {p['coarse_seeds']} seeds; dots with 95% intervals: {p['seeds']} "
-                                          "seeds at the best rate (diamond) and its neighbours"))
+                                 subtitle=["grey dashed: ½ (a constant prediction) and the threshold",
+                                           f"lines: coarse grid, {p['coarse_seeds']} seeds",
+                                           f"dots with 95% intervals: {p['seeds']} seeds at the best rate "
+                                           "(diamond) and its neighbours"]))
     y = alt.Y("reached_share:Q", title=f"share reaching {p['threshold']:g}", scale=alt.Scale(domain=[0, 1]))
     shares = alt.layer(
-        coarse.mark_line(strokeWidth=1.5, opacity=0.6, point=True).encode(x=x, y=y, color=color),
+        coarse.mark_line(strokeWidth=1.5, opacity=0.6, point=True).encode(x=x, y=y, color=color, strokeDash=dash),
         fine.mark_errorbar(ticks=True).encode(x=x, y=alt.Y("reached_share_ci_low:Q", title=""),
                                               y2="reached_share_ci_high:Q", color=color),
         fine.mark_point(size=90, filled=True).encode(

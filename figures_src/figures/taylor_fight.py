@@ -148,7 +148,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     data = alt.Chart(table(rows))
     depth = depth_menu(p["depths"], p["default_depth"])
     term_color = alt.Color("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=TERM_COLORS),
-                           legend=line_legend(columns=2, labelLimit=400))
+                           legend=line_legend(orient="bottom-left", direction="vertical", labelLimit=400))
     term_dash = alt.StrokeDash("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=TERM_DASHES))
     eta_axis = alt.X("eta:Q", title="step size η (along −g)", scale=alt.Scale(nice=False))
     y = alt.Y("change:Q", title="loss change ΔL / L", scale=alt.Scale(domain=[-1, 0.5], clamp=False))
@@ -181,7 +181,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
               f"(datum.what == 'measured_decrease' ? {json.dumps(whats[1])} : {json.dumps(whats[2])})")
     what_color = alt.Color("which:N", title=None, sort=whats,
                            scale=alt.Scale(domain=whats, range=[theme.THEORY_COLOR, "#0072B2", "#56B4E9"]),
-                           legend=alt.Legend(labelLimit=400, columns=2))
+                           legend=line_legend(orient="top-right", labelLimit=400))
     depth_x = alt.X("depth:Q", title="depth L", scale=alt.Scale(type="log", base=2, domain=[1, max(p["depths"])], nice=False),
                     axis=alt.Axis(values=p["depths"]))
     dec_y = alt.Y("value:Q", title="relative decrease in one step", scale=alt.Scale(domain=[-0.1, 1]))
@@ -194,8 +194,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                  alt.Tooltip("value_ci_high:Q", format=".4f", title="95% CI high"), "networks:Q"])
     bottom = alt.layer(bands, lines).properties(
         height=theme.HEIGHT - 110,
-        title=alt.Title(f"The step η* vs depth: mean of {p['seeds']} networks per depth (band: 95% CI; "
-                        "networks with gᵀHg ≤ 0 left out)", fontSize=13))
+        title=alt.Title("The step η* vs depth", fontSize=13,
+                        subtitle=[f"mean of {p['seeds']} networks per depth, band: 95% CI",
+                                  "networks with gᵀHg ≤ 0 left out"]))
     return alt.vconcat(top, bottom, spacing=18).resolve_scale(color="independent", strokeDash="independent")
 
 

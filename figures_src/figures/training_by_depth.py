@@ -216,21 +216,23 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         color=theme.THEORY_COLOR, strokeDash=[1, 3]).encode(y="loss:Q")
     top = alt.layer(constant_rule, constant, threshold, curves).add_params(setting).properties(
         height=theme.HEIGHT - 60,
-        title=alt.Title(alt.expr(f"'Loss of the median run (band: middle half of {p['seeds']}), ' + "
-                                 f"(setting == 'tuned' ? {json.dumps(LABELS[TUNED])} : {json.dumps(LABELS[FIXED])})")))
+        title=alt.Title(alt.expr(f"'Loss of the median run, ' + "
+                                 f"(setting == 'tuned' ? {json.dumps(LABELS[TUNED])} : {json.dumps(LABELS[FIXED])})"),
+                        subtitle=f"band: middle half of {p['seeds']} runs"))
 
     depth_x = alt.X("depth:O", title="depth L")
     outcome_color = alt.Color("outcome:N", title="run", sort=OUTCOMES,
                               scale=alt.Scale(domain=OUTCOMES, range=OUTCOME_COLORS))
     bars = data.transform_filter("datum.panel == 'outcomes'").mark_bar().encode(
         x=depth_x, y=alt.Y("runs:Q", title=f"runs (of {p['seeds']})"), color=outcome_color,
-        column=alt.Column("setting:N", title=None, sort=[TUNED, FIXED],
-                          header=alt.Header(labelExpr=f"datum.value == 'tuned' ? {json.dumps(LABELS[TUNED])} : "
-                                                      f"{json.dumps(LABELS[FIXED])}")),
+        row=alt.Row("setting:N", title=None, sort=[TUNED, FIXED],  # rows, not columns: narrow screens
+                    header=alt.Header(labelAngle=0, labelOrient="top", labelAnchor="start",
+                                      labelExpr=f"datum.value == 'tuned' ? {json.dumps(LABELS[TUNED])} : "
+                                                f"{json.dumps(LABELS[FIXED])}")),
         order=alt.Order("outcome:N", sort="descending"),
         tooltip=[alt.Tooltip("setting:N"), "depth:O", alt.Tooltip("lr:Q", format=".4g"), "outcome:N", "runs:Q"]
-    ).properties(height=110, width=220, title=alt.Title(
-        f"Outcome of each run within {p['steps']} steps (threshold {p['threshold']})", fontSize=13))
+    ).properties(height=80, title=alt.Title(
+        f"Outcome of each run within {p['steps']} steps", subtitle=f"threshold {p['threshold']}", fontSize=13))
 
     steps = data.transform_filter("datum.panel == 'steps'")
     steps_panel = alt.layer(
@@ -242,7 +244,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                      alt.Tooltip("steps:Q", format=".1f", title="mean"),
                      alt.Tooltip("steps_ci_low:Q", format=".1f", title="95% CI low"),
                      alt.Tooltip("steps_ci_high:Q", format=".1f", title="95% CI high")]),
-    ).properties(height=120, title=alt.Title("Steps to the threshold at each depth's best rate (mean, 95% CI)", fontSize=13))
+    ).properties(height=120, title=alt.Title("Steps to the threshold at each depth's best rate",
+                                             subtitle="mean, 95% CI", fontSize=13))
 
     sweep = data.transform_filter("datum.panel == 'sweep'")
     sweep_panel = sweep.mark_line(point=True, strokeWidth=1.8).encode(
@@ -267,8 +270,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         lr_rows.mark_line(point=True, strokeWidth=2.2, color="#0072B2").encode(
             x=depth_x, y=lr_y, tooltip=["depth:O", alt.Tooltip("best_lr:Q", format=".4g", title="best rate")]),
     ).properties(height=120, title=alt.Title(
-        "Best rate (blue) next to 2/λ_max at initialisation (grey: mean, 95% CI)", fontSize=13))
-    return alt.vconcat(top, bars, alt.hconcat(steps_panel, bottom), sweep_panel, spacing=18).resolve_scale(
+        "Best rate (blue) next to 2/λ_max at initialisation", subtitle="grey: mean, 95% CI", fontSize=13))
+    return alt.vconcat(top, bars, steps_panel, bottom, sweep_panel, spacing=18).resolve_scale(
         color="independent")
 
 
