@@ -186,15 +186,15 @@ def test_each_chapter_has_its_own_pdf_with_cover_line_page_numbers_and_bookmarks
     reader = PdfReader(site_dir / CHAPTER_PDFS[source])
     title = chapter_title(site_dir, source)
     version = json.loads((site_dir / "figures" / "version.json").read_text())
-    first = squeeze(reader.pages[0].extract_text())
+    texts = [re.sub(r"\s+", " ", page.extract_text()) for page in reader.pages]
+    first = squeeze(texts[0])
     assert squeeze(title) in first and squeeze(version["label"]) in first
     assert squeeze(PUBLISHED + source.removesuffix(".md") + "/") in first
     assert reader.outline and reader.outline[0].title == title
-    for number, page in enumerate(reader.pages, start=1):
-        text = re.sub(r"\s+", " ", page.extract_text())
+    for number, text in enumerate(texts, start=1):
         assert re.search(rf"\bPage {number}\b", text), f"{source}: page {number} has no page number"
     assert reader.metadata.title.startswith(title)
-    whole = squeeze(" ".join(page.extract_text() for page in reader.pages))
+    whole = squeeze(" ".join(texts))
     for other in set(CHAPTER_PDFS) - {source}:  # the chapter alone: no other chapter's first heading
         assert f"Page1{squeeze(chapter_title(site_dir, other))}" not in whole
 

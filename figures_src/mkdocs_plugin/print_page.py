@@ -42,12 +42,12 @@ def prefix_print_anchors(html: str, left_out: dict[str, str] | None = None) -> s
 
 
 def stamp_cover(html: str, version_label: str) -> str:
-    """A row "Version" in the cover page's table: the PDF's first page names the release and commit."""
+    """A row "Built from" in the cover page's table: the PDF's first page names the release and commit."""
     cover = html.find('id="print-site-cover-page"')
     end = html.find("</table>", cover)
     if cover < 0 or end < 0:
         raise ValueError("the print page has no cover table (mkdocs.yml: print-site add_cover_page)")
-    row = f"<tr><td>Version</td><td>{escape(version_label)}</td></tr>\n"
+    row = f"<tr><td>Built from</td><td>{escape(version_label)}</td></tr>\n"
     return html[:end] + row + html[end:]
 
 
