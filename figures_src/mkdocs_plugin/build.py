@@ -82,7 +82,8 @@ def print_pdf(site_dir: Path, extra: dict, published: str, built_url: str | None
     """Print the built site in `site_dir` to the PDFs mkdocs.yml's `extra` names (`pdf`, `chapter_pdfs`), their
     links to `published` (in its own process: Playwright's synchronous API cannot run inside a caller that
     already drives a browser)."""
-    chapters = [f"--chapter={source_key(src)}={site_dir / path}" for src, path in (extra.get("chapter_pdfs") or {}).items()]
+    chapters = [f"--chapter={source_key(source)}={site_dir / path}"
+                for source, path in (extra.get("chapter_pdfs") or {}).items()]
     return run_stage("pdf", ["-m", "figures_src.mkdocs_plugin.pdf", str(site_dir), str(site_dir / extra["pdf"]),
                              f"--published-url={published}", *([f"--built-url={built_url}"] if built_url else []),
                              *chapters], quiet)

@@ -1,9 +1,9 @@
 """Which release and which commit a build shows, so a citation pins what a reader saw.
 
-The version is pyproject.toml's ("unknown" without one); the commit is the short hash of the checkout the site is built from,
-with "+dirty" when files differ from it, and the date is the commit's own (not the wall clock: a rebuild of
-the same commit gives the same bytes). Built from a copy without git (a tarball), the commit is
-"unknown commit" and the date empty.
+The version is pyproject.toml's ("unknown" without one); the commit is the short hash of the checkout the
+site is built from, with "+dirty" when files differ from it, and the date is the commit's own (not the wall
+clock: a rebuild of the same commit gives the same bytes). Built from a copy without git (a tarball), the
+commit is "unknown commit" and the date empty.
 """
 
 import json
