@@ -6,7 +6,8 @@
     {{ cite: <key>; <key> }}           "(Cho & Saul, 2009; He et al., 2015)", each linked to its reference
     {{ citet: <key> }}                 "Yang et al. (2019)"
     {{ bibliography: cited | all }}    on a line of its own: the works cited on this page, or on the whole site
-    {{ bibtex: <key> }}                on a line of its own: one entry of the BibTeX file, to copy
+    {{ bibtex: <key> }}                on a line of its own: one entry of the BibTeX file, to copy, stamped with
+                                       the build's version, commit and commit date ("cite this site")
     {{ claim: <id>.<claim> }} … {{ end: claim }}
                                        a sentence whose check (declared by figure <id>) the build evaluates
     {{ claims: ledger }}               on a line of its own: every claim of the site with its check

@@ -141,7 +141,7 @@ FIGURE = Figure(
     caption=(
         "Top: one network, that of chapter 1's first figure (same circle of inputs, same weights, same readout) with "
         "batch normalisation before every ReLU (the batch: the {{ value: bn-collapse.n_points }} points of the "
-        "circle). Move the slider: at layer {{ value: bn-collapse.depth }} the units still vary along the circle and the "
+        "circle). <span class='dl-screen-only'>Move the slider: at</span><span class='dl-print-only'>At</span> layer {{ value: bn-collapse.depth }} the units still vary along the circle and the "
         "readout predicts {{ value: bn-collapse.circle_classes_l100 }} classes. Middle: mean cosine of "
         "{{ value: bn-collapse.n_inputs }} random inputs (a batch of {{ value: bn-collapse.n_inputs }}), "
         "{{ value: bn-collapse.seeds }} networks each (bands: 95% intervals over networks); with batch norm it stays at "

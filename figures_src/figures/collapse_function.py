@@ -126,7 +126,7 @@ FIGURE = Figure(
     id="collapse-function",
     title="The network's function flattens, layer by layer",
     caption=(
-        "One random network. Inputs go around a circle (angle θ, all of norm 1). Move the slider: at layer 1 each unit is a "
+        "One random network. Inputs go around a circle (angle θ, all of norm 1). <span class='dl-screen-only'>Move the slider: at</span><span class='dl-print-only'>At</span> layer 1 each unit is a "
         "rich function of θ and a random readout predicts {{ value: collapse-function.classes_l1 }} different "
         "classes around the circle. By layer {{ value: collapse-function.depth }} the units are no longer "
         "different functions of θ: they rise and fall together, one common profile, the input's scale s(x), "

@@ -115,7 +115,7 @@ FIGURE = Figure(
         "width (band: 95% interval of that mean). The grey dashed line iterates the arc-cosine map from the "
         "actual input pairs; the lower panel shows the gap 1 − c̄ₗ on a log scale. Look at how slowly the curves approach 1: "
         "{{ value: correlation-by-depth.theory_l10 | .3f }} at layer 10, "
-        "{{ value: correlation-by-depth.theory_l100 | .3f }} at layer 100. Hover the upper panel for values."
+        "{{ value: correlation-by-depth.theory_l100 | .3f }} at layer 100.<span class='dl-screen-only'> Hover the upper panel for values.</span>"
     ),
     params=PARAMS,
     claims=(

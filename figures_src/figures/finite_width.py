@@ -131,7 +131,7 @@ FIGURE = Figure(
     title="The average network follows the theory; the typical one collapses faster",
     caption=(
         "Two orthogonal inputs through {{ value: finite-width.networks }} random networks per width, sampled exactly "
-        "layer by layer. Top, at the depth on the slider: the gap 1 − ĉ of the mean over networks sits on the "
+        "layer by layer. Top, at the depth <span class='dl-screen-only'>on the slider</span><span class='dl-print-only'>in the panel's title</span>: the gap 1 − ĉ of the mean over networks sits on the "
         "infinite-width line, but the median network is more collapsed. At depth 100 and width 64 the mean is "
         "{{ value: finite-width.mean_l100_w64 | .2e }} and the median {{ value: finite-width.median_l100_w64 | .2e }}, "
         "against {{ value: finite-width.theory_l100 | .2e }} for infinite width. Bottom: the median's shortfall depends "

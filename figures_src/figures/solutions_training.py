@@ -154,7 +154,7 @@ FIGURE = Figure(
         "then {{ value: solutions-training.seeds }} seeds at the best coarse rate and at √10 below and above it (dots "
         "with 95% bootstrap intervals; the diamond is the best rate). A run reached the threshold "
         "{{ value: solutions-training.threshold }} within the budget, diverged (a non-finite loss or one above "
-        "{{ value: solutions-training.diverged_factor }}× its initial loss) or stalled; hover for the counts."
+        "{{ value: solutions-training.diverged_factor }}× its initial loss) or stalled<span class='dl-screen-only'>; hover for the counts</span>."
     ),
     params=PARAMS,
     compute=compute,

@@ -113,7 +113,7 @@ FIGURE = Figure(
         "{{ value: variance-decomposition.meaningful_share_l1 | .3f }} after one layer, "
         "{{ value: variance-decomposition.meaningful_share_l10 | .3f }} at layer 10 and "
         "{{ value: variance-decomposition.meaningful_share_l100 | .4f }} at layer 100. Dashed ticks: the "
-        "infinite-width prediction of the boundary, from the arc-cosine map. Hover a bar for the second moments."
+        "infinite-width prediction of the boundary, from the arc-cosine map.<span class='dl-screen-only'> Hover a bar for the second moments.</span>"
     ),
     params=PARAMS,
     claims=(

@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from figures_src.mkdocs_plugin.site_config import site_extra, write_config
+from figures_src.mkdocs_plugin.print_page import source_key
+from figures_src.mkdocs_plugin.site_config import site_extra, site_url_of, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGE_TITLES = {"web": "web site (figures, notebooks, pages)", "pdf": "PDF",
@@ -61,7 +62,7 @@ def build_site(root: Path = ROOT, site_dir: Path | None = None, *, site_url: str
             if offline else None
         try:
             if pdf:
-                seconds["pdf"] = print_pdf(staging, extra["pdf"], quiet)
+                seconds["pdf"] = print_pdf(staging, extra, published_url(root), site_url, quiet)
         except BaseException:
             if offline_build is not None:
                 offline_build[2].kill()
@@ -77,10 +78,23 @@ def build_site(root: Path = ROOT, site_dir: Path | None = None, *, site_url: str
     return seconds
 
 
-def print_pdf(site_dir: Path, pdf: str, quiet: bool = False) -> float:
-    """Print the built site in `site_dir` to `site_dir/pdf` (in its own process: Playwright's synchronous
-    API cannot run inside a caller that already drives a browser)."""
-    return run_stage("pdf", ["-m", "figures_src.mkdocs_plugin.pdf", str(site_dir), str(site_dir / pdf)], quiet)
+def print_pdf(site_dir: Path, extra: dict, published: str, built_url: str | None = None, quiet: bool = False) -> float:
+    """Print the built site in `site_dir` to the PDFs mkdocs.yml's `extra` names (`pdf`, `chapter_pdfs`), their
+    links to `published` (in its own process: Playwright's synchronous API cannot run inside a caller that
+    already drives a browser)."""
+    chapters = [f"--chapter={source_key(source)}={site_dir / path}"
+                for source, path in (extra.get("chapter_pdfs") or {}).items()]
+    return run_stage("pdf", ["-m", "figures_src.mkdocs_plugin.pdf", str(site_dir), str(site_dir / extra["pdf"]),
+                             f"--published-url={published}", *([f"--built-url={built_url}"] if built_url else []),
+                             *chapters], quiet)
+
+
+def published_url(root: Path) -> str:
+    """mkdocs.yml's site_url: where the PDFs' links lead, whatever site_url a test build used."""
+    url = site_url_of(root)
+    if not url:
+        raise BuildError(f"{root / 'mkdocs.yml'}: site_url is not set; the PDFs' links need the published address")
+    return url if url.endswith("/") else url + "/"
 
 
 def run_stage(stage: str, arguments: list[str], quiet: bool, **env: str) -> float:
@@ -119,7 +133,7 @@ def main() -> None:
     args = parser.parse_args()
     try:
         if args.pdf_only:
-            seconds = {"pdf": print_pdf(args.site_dir, site_extra(ROOT)["pdf"])}
+            seconds = {"pdf": print_pdf(args.site_dir, site_extra(ROOT), published_url(ROOT))}
         else:
             seconds = build_site(ROOT, args.site_dir)
     except BuildError as error:

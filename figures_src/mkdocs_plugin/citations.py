@@ -9,7 +9,7 @@ import html
 from pathlib import Path
 
 from mkdocs.utils import get_relative_url
-from pybtex.database import BibliographyData, parse_file
+from pybtex.database import BibliographyData, Entry, parse_file
 from pybtex.plugin import find_plugin
 
 
@@ -76,8 +76,18 @@ class Bibliography:
             items.append(f'<li id="ref-{key}">{self.html[key]}{back}</li>')
         return '<ol class="dl-references">\n' + "\n".join(items) + "\n</ol>"
 
-    def bibtex(self, key: str) -> str:
-        return BibliographyData({key: self.data.entries[key]}).to_string("bibtex").strip()
+    def bibtex(self, key: str, version=None) -> str:
+        """The entry as BibTeX; with a `BuildVersion`, pinned to it by BibLaTeX's `version` and `date` and a
+        note naming the commit (the site's numbers change with its experiments)."""
+        entry = self.data.entries[key]
+        if version is not None:
+            note = entry.fields.get("note", "")
+            fields = {**entry.fields, "version": version.version, "note": (note + ". " if note else "")
+                      + f"Commit {version.commit}"}
+            if version.day:
+                fields["date"] = version.day
+            entry = Entry(entry.type, fields=fields, persons=entry.persons)
+        return BibliographyData({key: entry}).to_string("bibtex").strip()
 
 
 def author_label(entry) -> str:
@@ -103,8 +113,9 @@ class CitationIndex:
     A citation links to the list at the end of its own page when the page has one ({{ bibliography: cited }}),
     else to the site's references page; the references page lists every cited work with links back."""
 
-    def __init__(self, bibliography: Bibliography, references_page: str):
+    def __init__(self, bibliography: Bibliography, references_page: str, version=None):
         self.bibliography = bibliography
+        self.version = version  # a BuildVersion: the entries shown as BibTeX ("cite this site") carry it
         self.references_uri = references_page
         self.citing_pages: dict[str, list] = {}  # key -> pages that cite it, in reading order
         self.cited_on: dict[str, list[str]] = {}  # page -> keys it cites, in order of first citation
@@ -151,7 +162,7 @@ class CitationIndex:
         if marker.kind == "citet":
             return bib.textual(marker.keys[0], href)
         if marker.kind == "bibtex":
-            return f"```bibtex\n{bib.bibtex(marker.keys[0])}\n```"
+            return f"```bibtex\n{bib.bibtex(marker.keys[0], self.version)}\n```"
         if marker.argument == "cited":
             return "\n" + bib.reference_list(self.cited_on.get(uri, [])) + "\n"
         return "\n" + bib.reference_list(bib.sorted_keys(self.citing_pages), self.cited_in(page)) + "\n"

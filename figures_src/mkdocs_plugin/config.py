@@ -22,3 +22,6 @@ class FiguresConfig(Config):
     # (Colab opens the executed notebooks there).
     repository = c.Type(str, default="")
     published_branch = c.Type(str, default="gh-pages")
+    # The project's pyproject.toml, relative to mkdocs.yml: its version, and the git checkout around it, are
+    # stamped on every page, the PDFs and the citation (version.py).
+    pyproject = c.Type(str, default="pyproject.toml")

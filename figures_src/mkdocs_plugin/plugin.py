@@ -34,13 +34,14 @@ from figures_src.mkdocs_plugin.citations import Bibliography, CitationError, Cit
 from figures_src.mkdocs_plugin.config import FiguresConfig
 from figures_src.mkdocs_plugin.ledger import Ledger, LedgerError, plain
 from figures_src.mkdocs_plugin.notebooks import NotebookError
+from figures_src.mkdocs_plugin.version import VersionError, build_version
 
 log = get_plugin_logger(__name__)
 
 ASSETS = Path(__file__).parent / "assets"
 # On every page; it brings figures.js and export.js, then Vega, to pages with charts.
 STATIC_SCRIPTS = ["figures/loader.js"]
-BUILD_ERRORS = (FigureError, markers.MarkerError, CitationError, NotebookError, LedgerError)
+BUILD_ERRORS = (FigureError, markers.MarkerError, CitationError, NotebookError, LedgerError, VersionError)
 
 
 class FiguresPlugin(BasePlugin[FiguresConfig]):
@@ -53,6 +54,7 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         bib_file = self.root / self.config.bibliography
         with build_errors():  # a site without the file simply has no citations
             self.bibliography = Bibliography(bib_file) if bib_file.exists() else Bibliography.empty(bib_file)
+            self.version = build_version((self.root / self.config.pyproject).parent)
         return config
 
     def on_pre_build(self, config):
@@ -91,7 +93,7 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         """Number figures in reading order: Figure <chapter>.<n> on the chapter page that shows it first."""
         self.homes: dict[str, tuple[Page, str]] = {}
         self.files = files
-        self.citations = CitationIndex(self.bibliography, self.config.references_page)
+        self.citations = CitationIndex(self.bibliography, self.config.references_page, self.version)
         self.ledger = Ledger(self.figures, self.numbers, self.config.claims_page)
         self.nav_pages = nav.pages
         for page in nav.pages:
@@ -247,6 +249,9 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
             files.append(File.generated(config, embed.file_path(fid), content=self.embed_page(fid, config)))
         files.append(File.generated(config, "figures/manifest.json",
                                     content=json.dumps(manifest, indent=1, allow_nan=False) + "\n"))
+        # The release and commit, for the footer of every page (overrides/main.html) and for the PDF.
+        files.append(File.generated(config, "figures/version.json", content=self.version.as_json()))
+        env.globals["dl_version"] = self.version
         self.claims_file.content_string = json.dumps(self.ledger.as_json(self.homes), indent=1,
                                                      ensure_ascii=False, allow_nan=False) + "\n"
         return env
@@ -255,7 +260,8 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
     def on_post_build(self, config):
         # Notebook pages are left out of the print (mkdocs.yml); links to them lead to the web site.
         print_page.mend_print_page(Path(config.site_dir), config.site_url or "/",
-                                   [path for path, uri in self.published.items() if uri.endswith(".ipynb")])
+                                   [path for path, uri in self.published.items() if uri.endswith(".ipynb")],
+                                   self.version.label)
 
     def on_serve(self, server, config, builder):
         server.watch(str(Path(importlib.import_module("figures_src").__file__).parent))

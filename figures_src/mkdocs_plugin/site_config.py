@@ -14,7 +14,7 @@ from figures_src.mkdocs_plugin.config import FiguresConfig
 FIGURES_PLUGIN = "figures"
 # Options of the figures plugin that name a file or folder relative to mkdocs.yml (see config.py).
 # A new one must be listed here, or builds from a config elsewhere look for it in the wrong folder.
-FIGURES_PATH_OPTIONS = ("cache_dir", "notebook_cache_dir", "bibliography")
+FIGURES_PATH_OPTIONS = ("cache_dir", "notebook_cache_dir", "bibliography", "pyproject")
 
 
 def write_config(path: Path, root: Path, *, site_url: str | None = None, cache_dir: Path | None = None,
@@ -44,6 +44,11 @@ def write_config(path: Path, root: Path, *, site_url: str | None = None, cache_d
 def site_extra(root: Path) -> dict:
     """The `extra` section of `root/mkdocs.yml`: where the pages link the PDF and the offline copy."""
     return yaml.load((root / "mkdocs.yml").read_text(), Loader=_Loader).get("extra") or {}
+
+
+def site_url_of(root: Path) -> str | None:
+    """`root/mkdocs.yml`'s site_url: where the site is published."""
+    return yaml.load((root / "mkdocs.yml").read_text(), Loader=_Loader).get("site_url")
 
 
 def read_plugins(config_file: Path) -> list:
