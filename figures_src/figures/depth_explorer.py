@@ -128,6 +128,9 @@ def compute(p: dict) -> Result:
         key = f"{value_key(architecture)}_d{depth}"
         values |= {f"{key}_{name}": v for name, v in state.items()}
         values[f"{key}_flat_curvature"] = len(steps) - len(curved)
+        if theory:  # how far finite width keeps the share above its infinite-width value, per network
+            values[f"{key}_share_theory"] = (1 - theory[-1]) * (1 - 1 / n)
+            values |= mean_ci(shares[:, -1] - values[f"{key}_share_theory"]).values(f"{key}_share_excess")
         per[(architecture, depth)] = {"cbar": profiles[:, -1].tolist(),
                                       "useful_decrease": [s["useful_decrease"] for s in curved]}
         if (architecture, depth) in trained:
@@ -152,7 +155,8 @@ def compute(p: dict) -> Result:
     default = {"architecture": p["default_architecture"], "depth": deep}
     # the plain living numbers: their value at the chart's default setting, which the prose and claims quote
     values |= {name: values[state_name(name, default)] for name in sorted(STATE_NAMES)}
-    values |= {"shallow": shallow, "seeds": p["seeds"], "width": p["width"],
+    untrained = [d for d in p["depths"] if d not in p["trained_depths"]]
+    values |= {"untrained_depth": untrained[0], "shallow": shallow, "seeds": p["seeds"], "width": p["width"],
                "n_samples": p["n_samples"], "steps": p["steps"], "threshold": p["threshold"]}
     return Result(rows, values, summary=summary)
 
@@ -178,11 +182,10 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         y=alt.Y("output:Q", title="output ÷ its RMS", scale=alt.Scale(domain=[-2.5, 2.5], clamp=True)),
         color=color, strokeDash=alt.StrokeDash("network:N", legend=None),
         tooltip=["network:N", alt.Tooltip("theta:Q", format=".2f"), alt.Tooltip("output:Q", format=".3f")],
-    ).properties(height=height, title=alt.Title(alt.expr(f"'(a) What it computes: ' + {setting}"),
-                                                subtitle="two networks; flat lines: the same output for every input"))
+    ).properties(height=height, title=alt.Title(alt.expr(f"'(a) What it computes: ' + {setting}")))
 
     layers = view("layer")
-    layer_x = alt.X("layer:Q", title="layer l", scale=alt.Scale(nice=False))
+    layer_x = alt.X("layer:Q", title="layer l", scale=alt.Scale(nice=False), axis=alt.Axis(tickMinStep=1, format="d"))
     tooltip = [alt.Tooltip("layer:Q"), alt.Tooltip("cbar:Q", title="c̄ (mean)", format=".4f"),
                alt.Tooltip("theory:Q", title="infinite width", format=".4f"),
                alt.Tooltip("share:Q", title="meaningful share", format=".4f"), alt.Tooltip("networks:Q")]
@@ -194,9 +197,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
             tooltip=tooltip),
         layers.transform_filter("isValid(datum.theory)").mark_line(
             color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=2).encode(x=layer_x, y="theory:Q"),
-    ).properties(height=height, title=alt.Title(
-        "(b) Collapse: mean cosine between inputs, by layer",
-        subtitle="band: 95% interval over networks; grey dashed: infinite-width theory"))
+    ).properties(height=height, title="(b) Collapse: mean cosine between inputs, by layer")
 
     share = alt.layer(
         layers.mark_area(opacity=0.2).encode(x=layer_x, y=alt.Y("share_ci_low:Q", scale=alt.Scale(domain=[0, 1])),
@@ -207,9 +208,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         layers.transform_filter("isValid(datum.share_theory)").mark_line(
             color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=2).encode(x=layer_x,
                                                                                          y="share_theory:Q"),
-    ).properties(height=height, title=alt.Title(
-        "(c) Meaningful share: variance across inputs ÷ second moment",
-        subtitle="grey dashed: infinite width; above it, a finite-width spread of the norms"))
+    ).properties(height=height, title="(c) Meaningful share of the second moment, by layer")
 
     term_color = alt.Color("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=TERM_COLORS),
                            legend=alt.Legend(symbolType="stroke", columns=2, labelLimit=300, orient="bottom"))
@@ -218,15 +217,13 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     label = " : ".join(f"datum.key == '{k}' ? '{t}'" for k, t in zip(TERM_KEYS, TERMS)) + " : ''"
     step = view("step").transform_fold(TERM_KEYS, as_=["key", "change"]).transform_calculate(term=label).mark_line(
         strokeWidth=2.2, clip=True).encode(
-        x=alt.X("eta_rel:Q", title="step size η ÷ η* (η* = ‖g‖²/gᵀHg: the quadratic model's best)",
-                scale=alt.Scale(nice=False)),
+        x=alt.X("eta_rel:Q", title="step size η ÷ η* (the quadratic model's best step)",
+                scale=alt.Scale(nice=False), axis=alt.Axis(tickCount=6)),
         y=alt.Y("change:Q", title="loss change ÷ L", scale=alt.Scale(domain=[-1, 0.5])),
         color=term_color, strokeDash=term_dash,
         tooltip=["term:N", alt.Tooltip("eta_rel:Q", format=".2f", title="η ÷ η*"),
                  alt.Tooltip("change:Q", format=".4f", title="ΔL ÷ L")],
-    ).properties(height=height + 20, title=alt.Title(
-        "(d) One gradient step: first order against second order",
-        subtitle="one network; the input-dependent part is what a shift of all outputs cannot fit"))
+    ).properties(height=height + 20, title="(d) One gradient step: first against second order")
 
     train_x = alt.X("step:Q", title="gradient-descent step", scale=alt.Scale(domain=[0, p["steps"]], nice=False))
     loss_scale = alt.Scale(type="log", domain=[1e-4, 2], clamp=True)
@@ -243,10 +240,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         view("untrained").mark_text(fontSize=13, align="left").encode(
             x=alt.value(12), y=alt.value(height / 2),
             text=alt.value(f"no training runs at this depth (trained: {', '.join(map(str, p['trained_depths']))})")),
-    ).properties(height=height, title=alt.Title(
-        "(e) Training at the network's best learning rate",
-        subtitle=f"mean of {p['seeds']} runs, band: their range; grey dashed: ½ (a constant output) and "
-                 f"the threshold {p['threshold']:g}"))
+    ).properties(height=height, title="(e) Training at the network's best learning rate")
 
     return alt.vconcat(circle, collapse, share, step, training, spacing=22).add_params(
         depth, architecture).resolve_scale(color="independent", strokeDash="independent")
@@ -259,23 +253,28 @@ FIGURE = Figure(
         "Choose a depth and a network; all five views follow. Chapter 4's networks: width "
         "{{ value: depth-explorer.width }}, He weights, residual branches scaled by α² = 1/L, measured on the "
         "{{ value: depth-explorer.n_samples }} inputs of a teacher regression task, {{ value: depth-explorer.seeds }} "
-        "networks per setting. (a) The output along a circle of inputs, for two networks "
-        "([Observation](observation.md)). (b) The mean cosine c̄ₗ between the inputs' representations (the residual "
-        "stream for residual networks), with its infinite-width prediction for the plain and residual networks and "
-        "batch norm's fixed point; residual + batch norm has none drawn ([Reasons](reasons.md), "
-        "[Solutions](solutions.md)). (c) The meaningful share, the across-input part of the second moment, on the "
-        "inputs rescaled to one norm; grey dashed: its infinite-width value (1 − c̄ₗ)(1 − 1/N); at this width a "
-        "spread of the representations' norms keeps it above ([Reasons](reasons.md)). (d) One step along the negative gradient of one network: the first-order gain, the "
-        "second-order price, and what the step measurably removes of the loss and of its input-dependent part "
-        "([Consequences](consequences.md)). (e) Gradient descent for {{ value: depth-explorer.steps }} steps at "
-        "the network's best learning rate (the sweeps of [Solutions](solutions.md)); trained at depths 1, 3, 10 "
-        "and 100, not at 30."
+        "networks per setting (bands: 95% intervals over them; grey dashed: infinite-width theory). "
+        "(a) The output of two networks along a circle of inputs, divided by its root mean square: a flat line is "
+        "the same output for every input ([Observation](observation.md)). (b) The mean cosine c̄ₗ between the "
+        "inputs' representations (the residual stream for residual networks), with its infinite-width prediction "
+        "for the plain and residual networks and batch norm's fixed point; residual + batch norm has none drawn "
+        "([Reasons](reasons.md), [Solutions](solutions.md)). (c) The meaningful share, the across-input part of "
+        "the second moment, on the inputs rescaled to one norm; its infinite-width value is (1 − c̄ₗ)(1 − 1/N), and "
+        "at this width a spread of the representations' norms keeps it above ([Reasons](reasons.md)). (d) One "
+        "step along the negative gradient of one network, against the step size: the first-order gain, the "
+        "second-order price, their sum, and what the step measurably removes of the loss and of its "
+        "input-dependent part, the part a shift of all outputs cannot fit ([Consequences](consequences.md)). "
+        "(e) Gradient descent for {{ value: depth-explorer.steps }} steps at the network's best learning rate (the "
+        "sweeps of [Solutions](solutions.md)): the mean loss of {{ value: depth-explorer.seeds }} runs and their "
+        "range, against ½ (a constant output) and the threshold {{ value: depth-explorer.threshold }}; at every depth "
+        "but {{ value: depth-explorer.untrained_depth }}, where a sweep would cost more than the rest of the chart."
     ),
     params=PARAMS,
     compute=compute,
     chart=chart,
     alt_text=(
-        "Five charts stacked, with a depth control (1, 3, 10, 30, 100) and a network control (plain, batch norm, "
+        "Five charts stacked, with a depth control ({{ value: depth-explorer.shallow }} to "
+        "{{ value: depth-explorer.depth }}) and a network control (plain, batch norm, "
         "residual, residual + batch norm), at the plain network of depth {{ value: depth-explorer.depth }}: its "
         "output is nearly the same for every input on a circle; the mean cosine rises to "
         "{{ value: depth-explorer.cbar | .3f }} at the last layer; the meaningful share falls to "
@@ -288,6 +287,7 @@ FIGURE = Figure(
                                     Differs("plain_cbar_d100_minus_d1"), Above("plain_cbar_d100_minus_d1", 0))),
         Claim("share-drains", All(Below("plain_d100_share", "plain_d1_share", interval=True),
                                   Below("plain_d100_share", 0.25, interval=True))),
+        Claim("finite-width-floor", Above("plain_d100_share_excess", 0.1, interval=True)),
         Claim("step-fits-less", All(Differs("plain_useful_decrease_d100_minus_d1"),
                                     Below("plain_useful_decrease_d100_minus_d1", 0))),
         Claim("deep-plain-stalls", All(Equals("plain_d100_reached", 0),

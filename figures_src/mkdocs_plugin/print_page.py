@@ -34,9 +34,16 @@ def prefix_print_anchors(html: str, left_out: dict[str, str] | None = None) -> s
     return "".join(pieces) + html[previous:]
 
 
+def rebase_home_specs(html: str) -> str:
+    """The print page rebases the `src` and `href` of the home page's figures one folder down (print_page/),
+    not their `data-spec`: do the same for it, so the home page's charts load in print_page/index.html."""
+    return re.sub(r'data-spec="(?!\.\./|/|[a-z]+:)', 'data-spec="../', html)
+
+
 def mend_print_page(site_dir: Path, site_url: str, left_out_pages: list[str]) -> None:
     """Prefix the print page's anchors; `left_out_pages` (published paths, e.g. notebooks) link to the web."""
     left_out = {page_key(path): site_url + path for path in left_out_pages}
     for print_page in (site_dir / "print_page" / "index.html", site_dir / "print_page.html"):  # with or without
         if print_page.exists():                                                              # directory URLs
-            print_page.write_text(prefix_print_anchors(print_page.read_text(), left_out))
+            html = prefix_print_anchors(print_page.read_text(), left_out)
+            print_page.write_text(rebase_home_specs(html) if print_page.parent.name == "print_page" else html)
