@@ -3,6 +3,8 @@
     {{ figure: <id> }}                 on a line of its own: the figure, numbered and captioned
     {{ ref: <id> }}                    a link "Figure 1.2" to the figure, on whatever page it lives
     {{ value: <id>.<name> | <fmt> }}   a living number computed by figure <id> (format optional)
+    {{ value: <id>.<name>@state | <fmt> }}
+                                       the same, following the chart's controls (a reactive number)
     {{ cite: <key>; <key> }}           "(Cho & Saul, 2009; He et al., 2015)", each linked to its reference
     {{ citet: <key> }}                 "Yang et al. (2019)"
     {{ bibliography: cited | all }}    on a line of its own: the works cited on this page, or on the whole site
@@ -15,6 +17,12 @@
 A living number's format is a Python format spec (`.3f`), or `ci` / `ci .3f` for the value with its 95%
 interval (from the values `<name>_ci_low` and `<name>_ci_high`): "0.985 ± 0.002" when the interval is
 symmetric at that precision, "0.985 (95% CI 0.983–0.988)" otherwise.
+
+A reactive number (`@state`) is printed with the value at the chart's default setting (the plain living number
+`<name>`, which claims check), and the page carries its text, formatted here, for every setting of the chart's
+controls: the figure publishes them as living numbers named `state_name(name, state)`, `<name>@<param>=<value>&…`
+(parameters in alphabetical order). The page's script (assets/reactive.js) only looks the text up when the
+chart reports a new state.
 
 Figure captions and text alternatives use `value` markers only. Every error names where the marker is
 (page, or figure and field) and what is wrong; the MkDocs plugin turns it into a failed build.
@@ -29,7 +37,7 @@ KINDS = ("figure", "ref", "value", "cite", "citet", "bibliography", "bibtex", "c
 BLOCK_KINDS = ("figure", "bibliography", "bibtex", "claims")  # expand to blocks: each on a line of its own
 BIBLIOGRAPHY_SCOPES = ("cited", "all")
 FIGURE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-VALUE_ARGUMENT = re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*)\.(\w+)\s*(?:\|\s*(.+))?$")
+VALUE_ARGUMENT = re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*)\.(\w+)(@state)?\s*(?:\|\s*(.+))?$")
 NEGATIVE_ZERO = re.compile(r"-0(\.0*)?(e[+-]?\d+)?%?")
 CLAIM_ARGUMENT = re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*)\.([a-z0-9]+(?:-[a-z0-9]+)*)$")
 
@@ -65,6 +73,7 @@ class ValueRef:
     figure: str
     name: str
     format: str | None
+    follows_state: bool = False  # written `<name>@state`: a reactive number
 
     @property
     def key(self) -> str:
@@ -114,8 +123,9 @@ def value_ref(marker: Marker, where: str) -> ValueRef:
     match = VALUE_ARGUMENT.match(marker.argument)
     if not match:
         raise MarkerError(f"{where}: malformed living number {marker.text!r}; "
-                          f"write {{{{ value: figure-id.name }}}} or {{{{ value: figure-id.name | .3f }}}}")
-    return ValueRef(match[1], match[2], match[3].strip() if match[3] else None)
+                          f"write {{{{ value: figure-id.name }}}}, {{{{ value: figure-id.name | .3f }}}} or "
+                          f"{{{{ value: figure-id.name@state | .3f }}}}")
+    return ValueRef(match[1], match[2], match[4].strip() if match[4] else None, bool(match[3]))
 
 
 @dataclass(frozen=True)
@@ -203,11 +213,36 @@ def format_interval(numbers: dict[str, Number], ref: ValueRef, where: str) -> st
 def living_number(marker: Marker, numbers: dict[str, Number], where: str) -> tuple[ValueRef, str]:
     """The value marker's reference and its formatted text; an unknown name is an error naming `where`."""
     ref = value_ref(marker, where)
+    return ref, formatted(ref, numbers, where)
+
+
+def formatted(ref: ValueRef, numbers: dict[str, Number], where: str) -> str:
     if ref.key not in numbers:
         raise MarkerError(f"{where}: unknown living number {ref.key!r}")
     if ref.format is not None and ref.format.split()[0] == "ci":
-        return ref, format_interval(numbers, ref, where)
-    return ref, format_number(numbers[ref.key], ref.format, ref.key, where)
+        return format_interval(numbers, ref, where)
+    return format_number(numbers[ref.key], ref.format, ref.key, where)
+
+
+def state_name(name: str, state: dict[str, int | str]) -> str:
+    """The name of living number `name` at one setting of a chart's controls: `cbar@architecture=plain&depth=100`."""
+    return f"{name}@" + "&".join(f"{param}={state[param]}" for param in sorted(state))
+
+
+def state_texts(ref: ValueRef, numbers: dict[str, Number], where: str) -> dict[str, str]:
+    """A reactive number's text at every setting its figure publishes, by setting (`param=value&…`)."""
+    prefix = f"{ref.key}@"
+    settings = sorted(key[len(prefix):] for key in numbers if key.startswith(prefix))
+    if not settings:
+        raise MarkerError(f"{where}: {ref.key}@state follows the chart, but figure {ref.figure!r} publishes no "
+                          f"value of {ref.name!r} per setting of its controls ({ref.name}@<param>=<value>…)")
+    texts = {}
+    for setting in settings:
+        ending = f"@{setting}"
+        at_setting = {key.removesuffix(ending): value for key, value in numbers.items()
+                      if key.endswith(ending) and key.startswith(f"{ref.figure}.")}
+        texts[setting] = formatted(ref, at_setting, f"{where}, at {setting}")
+    return texts
 
 
 def expand_values(text: str, numbers: dict[str, Number], where: str) -> str:

@@ -36,6 +36,28 @@ def test_living_numbers_are_formatted_and_unknown_names_fail():
         markers.expand_values("{{ value: fig.c | q }}", NUMBERS, "page.md")
 
 
+def test_a_reactive_number_has_its_text_for_every_setting_its_figure_publishes():
+    at = {"depth": 3, "architecture": "residual + batch norm"}
+    assert markers.state_name("c", at) == "c@architecture=residual + batch norm&depth=3"  # parameters sorted
+    numbers = {"fig.c": 0.5, "fig.c_ci_low": 0.4, "fig.c_ci_high": 0.6, "fig.other@depth=1": 9.0}
+    for depth, (mean, low, high) in {1: (0.5, 0.4, 0.6), 100: (0.99, 0.95, 0.999)}.items():
+        numbers |= {f"fig.{markers.state_name(name, {'depth': depth})}": value
+                    for name, value in (("c", mean), ("c_ci_low", low), ("c_ci_high", high))}
+    marker = markers.parse("{{ value: fig.c@state | ci .2f }}", "page.md")[0]
+    ref, text = markers.living_number(marker, numbers, "page.md")
+    assert ref.follows_state and ref.key == "fig.c" and text == "0.50 ± 0.10"  # the printed text: the default
+    assert markers.state_texts(ref, numbers, "page.md") == {"depth=1": "0.50 ± 0.10",
+                                                           "depth=100": "0.99 (95% CI 0.95–1.00)"}
+    plain = markers.value_ref(markers.parse("{{ value: fig.c }}", "page.md")[0], "page.md")
+    assert not plain.follows_state
+    with pytest.raises(MarkerError, match=r"page\.md: fig\.n@state follows the chart, but figure 'fig' publishes no "
+                                          r"value of 'n' per setting"):
+        markers.state_texts(markers.ValueRef("fig", "n", None, True), {"fig.n": 3}, "page.md")
+    lost = {"fig.c": 1.0, "fig.c@depth=1": NonFinite("nan")}
+    with pytest.raises(MarkerError, match=r"page\.md, at depth=1: living number 'fig\.c' is not a finite number"):
+        markers.state_texts(markers.ValueRef("fig", "c", None, True), lost, "page.md")
+
+
 def test_quoting_a_non_finite_living_number_fails_naming_it():
     with pytest.raises(MarkerError, match=r"caption: living number 'fig\.lost' is not a finite number \(inf"):
         markers.expand_values("ends at {{ value: fig.lost | .3f }}", NUMBERS, "caption")

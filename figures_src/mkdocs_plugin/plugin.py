@@ -39,7 +39,7 @@ from figures_src.mkdocs_plugin.version import VersionError, build_version
 log = get_plugin_logger(__name__)
 
 ASSETS = Path(__file__).parent / "assets"
-# On every page; it brings figures.js and export.js, then Vega, to pages with charts.
+# On every page; it brings figures.js, export.js and reactive.js, then Vega, to pages with charts.
 STATIC_SCRIPTS = ["figures/loader.js"]
 BUILD_ERRORS = (FigureError, markers.MarkerError, CitationError, NotebookError, LedgerError, VersionError)
 
@@ -85,7 +85,7 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         # The claim ledger is known once every page is read (on_nav); its file exists now so pages can link it.
         self.claims_file = File.generated(config, "claims.json", content="")
         files.append(self.claims_file)
-        for asset in ("loader.js", "figures.js", "figures.css", "export.js"):
+        for asset in ("loader.js", "figures.js", "figures.css", "export.js", "reactive.js"):
             files.append(File.generated(config, f"figures/{asset}", abs_src_path=str(ASSETS / asset)))
         return files
 
@@ -161,6 +161,12 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
 
     def living_number(self, marker: markers.Marker, page: Page) -> str:
         ref, text = markers.living_number(marker, self.numbers, page.file.src_uri)
+        if ref.follows_state:  # reactive.js swaps in the text for the chart's current setting
+            texts = markers.state_texts(ref, self.numbers, page.file.src_uri)
+            return (f'<a class="dl-value dl-reactive" href="{self.figure_url(ref.figure, page)}" '
+                    f'data-figure="{ref.figure}" data-states="{html.escape(json.dumps(texts, ensure_ascii=False))}" '
+                    f'title="Follows the chart\'s controls; computed at build time for each of their settings">'
+                    f'{text}</a>')
         return (f'<a class="dl-value" href="{self.figure_url(ref.figure, page)}" '
                 f'title="Computed at build time for {html.escape(self.label(ref.figure))}">{text}</a>')
 

@@ -51,11 +51,24 @@ def stamp_cover(html: str, version_label: str) -> str:
     return html[:end] + row + html[end:]
 
 
+def rebase_home_specs(html: str) -> str:
+    """The print page rebases the `src` and `href` of the home page's figures one folder down (print_page/),
+    not their `data-spec`: do the same for it, so the home page's charts load in print_page/index.html."""
+    return re.sub(r'data-spec="(?!\.\./|/|[a-z]+:)', 'data-spec="../', html)
+
+
+def home_page_links(html: str) -> str:
+    """The print page turns a link to the home page (`../`, `../#anchor`) into `#.` or `#<page>-..-<anchor>`;
+    point it at the home page's section (`#index`, `#index-<anchor>`) instead."""
+    html = re.sub(r'href="#[a-z0-9-]+?-\.\.-([^"]+)"', r'href="#index-\1"', html)
+    return html.replace('href="#."', 'href="#index"')
+
+
 def mend_print_page(site_dir: Path, site_url: str, left_out_pages: list[str], version_label: str) -> None:
-    """Prefix the print page's anchors and stamp its cover with the build's version; `left_out_pages`
-    (published paths, e.g. notebooks) link to the web."""
+    """Prefix the print page's anchors, point its links to the home page at the home page's section, and stamp
+    its cover with the build's version; `left_out_pages` (published paths, e.g. notebooks) link to the web."""
     left_out = {page_key(path): site_url + path for path in left_out_pages}
     for print_page in (site_dir / "print_page" / "index.html", site_dir / "print_page.html"):  # with or without
         if print_page.exists():                                                              # directory URLs
-            html = prefix_print_anchors(print_page.read_text(), left_out)
-            print_page.write_text(stamp_cover(html, version_label))
+            html = stamp_cover(prefix_print_anchors(home_page_links(print_page.read_text()), left_out), version_label)
+            print_page.write_text(rebase_home_specs(html) if print_page.parent.name == "print_page" else html)

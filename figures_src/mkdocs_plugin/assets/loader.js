@@ -16,11 +16,14 @@
     });
   }
 
-  // export.js (the caption's image and embed-code buttons) comes along; nothing waits for it.
+  // export.js (the caption's image and embed-code buttons) and reactive.js (numbers in the text that follow a
+  // chart's controls) come along; nothing waits for them: they act on charts figures.js has drawn.
   function loadFigures() {
     if (!loaded) {
       loaded = loadScript("figures.js").catch(function (error) { loaded = null; throw error; });
-      loadScript("export.js").catch(function (error) { console.error(error.message); });
+      ["export.js", "reactive.js"].forEach(function (name) {
+        loadScript(name).catch(function (error) { console.error(error.message); });
+      });
     }
     return loaded;
   }

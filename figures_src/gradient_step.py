@@ -1,0 +1,58 @@
+"""One gradient step, expanded (chapter 3's instrument) for any of the site's networks: the first-order gain
+−η‖g‖², the second-order price ½η²gᵀHg, and what the step measurably removes of the loss and of its
+input-dependent part."""
+
+import torch
+
+from figures_src.curvature import HessianOperator, flatten
+from figures_src.model import MLP
+
+
+def loss_split(net: MLP, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """(L, input-dependent part of L): L = ½ r̄² + (1/2N)‖r − r̄‖²; a constant shift of every output removes the
+    first part, only the second needs the output to depend on the input."""
+    with torch.no_grad():
+        r = net(x) - y
+    return 0.5 * r.pow(2).mean().item(), 0.5 * (r - r.mean()).pow(2).mean().item()
+
+
+def set_parameters(net: MLP, flat: torch.Tensor) -> None:
+    with torch.no_grad():
+        start = 0
+        for p in net.parameters():
+            p.copy_(flat[start:start + p.numel()].view_as(p))
+            start += p.numel()
+
+
+def step_terms(net: MLP, x: torch.Tensor, y: torch.Tensor, etas: list[float] = ()) -> dict:
+    """One step θ − ηg: ‖g‖², gᵀHg, the step η* = ‖g‖²/gᵀHg that minimises the quadratic model, the decrease it
+    promises (½‖g‖⁴/gᵀHg ÷ L), and the measured decreases at η* of the loss and of its input-dependent part
+    (each ÷ its value before the step); η* and the decreases are NaN when gᵀHg ≤ 0 (no minimum along −g).
+    `etas`, multiples of ‖g‖²/|gᵀHg| (η* when gᵀHg > 0): both terms and the measured changes along the step,
+    ÷ L, for drawing. The network's parameters are left as they were."""
+    op = HessianOperator(net, x, y)
+    g = op.gradient
+    gg, ghg = (g @ g).item(), (g @ op(g)).item()
+    theta = flatten(net.parameters())
+    loss, useful = loss_split(net, x, y)
+
+    def after(eta: float) -> tuple[float, float]:
+        set_parameters(net, theta - eta * g)
+        changed = loss_split(net, x, y)
+        set_parameters(net, theta)
+        return changed
+
+    unit = gg / abs(ghg)
+    curve = []
+    for k in etas:
+        moved, moved_useful = after(k * unit)
+        curve.append({"eta_rel": k, "first": -k * unit * gg / loss, "second": 0.5 * (k * unit) ** 2 * ghg / loss,
+                      "measured": (moved - loss) / loss, "useful": (moved_useful - useful) / loss})
+    nan = float("nan")
+    if ghg <= 0:
+        return {"loss": loss, "grad_sq": gg, "ghg": ghg, "eta_star": nan, "best_decrease": nan,
+                "measured_decrease": nan, "useful_decrease": nan, "curve": curve}
+    moved, moved_useful = after(unit)
+    return {"loss": loss, "grad_sq": gg, "ghg": ghg, "eta_star": unit, "best_decrease": 0.5 * gg * unit / loss,
+            "measured_decrease": (loss - moved) / loss, "useful_decrease": (useful - moved_useful) / useful,
+            "curve": curve}
