@@ -25,7 +25,12 @@ import math
 from dataclasses import dataclass
 from typing import Mapping
 
-from figures_src.markers import NonFinite
+# Here rather than with the page markers that quote living numbers: figures import this module, so the
+# markers' grammar can change without recomputing every figure.
+class NonFinite(str):
+    """A living number that is not a finite number (a diverged run, a threshold never reached): its status,
+    "nan", "inf" or "-inf". Quoting it is an error: the text must say what happened instead."""
+
 
 Numbers = Mapping[str, object]
 

@@ -32,6 +32,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from figures_src.claims import NonFinite  # re-exported: the pipeline marks non-finite living numbers with it
+
 MARKER = re.compile(r"\{\{\s*([a-z]+)\s*:\s*([^}]*?)\s*\}\}")
 KINDS = ("figure", "ref", "value", "cite", "citet", "bibliography", "bibtex", "claim", "end", "claims")
 BLOCK_KINDS = ("figure", "bibliography", "bibtex", "claims")  # expand to blocks: each on a line of its own
@@ -44,11 +46,6 @@ CLAIM_ARGUMENT = re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*)\.([a-z0-9]+(?:-[a-z0-9
 
 class MarkerError(ValueError):
     """A marker that cannot be expanded; the message names where it is."""
-
-
-class NonFinite(str):
-    """A living number that is not a finite number (a diverged run, a threshold never reached): its status,
-    "nan", "inf" or "-inf". Quoting it is an error: the text must say what happened instead."""
 
 
 Number = int | float | NonFinite

@@ -284,8 +284,9 @@ def build_errors():
 
 
 # The plugin's own modules and the contract they share with the pipeline (a figure, its errors, living numbers,
-# the cache) stay loaded; everything else is experiment code, imported afresh on every build.
-KEPT_MODULES = ("figures_src.mkdocs_plugin", "figures_src.markers", "figures_src.figure", "figures_src.cache")
+# claims and their checks, the cache) stay loaded; everything else is experiment code, imported afresh on every build.
+KEPT_MODULES = ("figures_src.mkdocs_plugin", "figures_src.markers", "figures_src.claims", "figures_src.figure",
+                "figures_src.cache")
 
 
 def fresh_pipeline() -> Any:
