@@ -4,7 +4,7 @@ input-dependent part."""
 
 import torch
 
-from figures_src.curvature import HessianOperator, flatten
+from figures_src.curvature import HessianOperator, flatten, mse
 from figures_src.model import MLP
 
 
@@ -12,8 +12,9 @@ def loss_split(net: MLP, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float
     """(L, input-dependent part of L): L = ½ r̄² + (1/2N)‖r − r̄‖²; a constant shift of every output removes the
     first part, only the second needs the output to depend on the input."""
     with torch.no_grad():
-        r = net(x) - y
-    return 0.5 * r.pow(2).mean().item(), 0.5 * (r - r.mean()).pow(2).mean().item()
+        output = net(x)
+    r = output - y
+    return mse(output, y).item(), 0.5 * (r - r.mean()).pow(2).mean().item()
 
 
 def set_parameters(net: MLP, flat: torch.Tensor) -> None:

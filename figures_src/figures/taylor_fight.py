@@ -9,8 +9,8 @@ import torch
 from figures_src import theme
 from figures_src.charts import depth_menu, line_legend
 from figures_src.claims import Above, All, Below, Claim, Differs, Equals, Indistinguishable
-from figures_src.curvature import HessianOperator, flatten, mse
 from figures_src.figure import Figure, Result, table
+from figures_src.gradient_step import step_terms
 from figures_src.model import MLP, MLPConfig, seeded
 from figures_src.stats import difference_ci, mean_ci
 from figures_src.training import teacher_task
@@ -25,45 +25,6 @@ TERM_COLORS = ["#009E73", "#D55E00", theme.THEORY_COLOR, "#0072B2", "#56B4E9"]  
 TERM_DASHES = [[1, 0], [1, 0], theme.THEORY_DASH, [1, 0], [3, 2]]
 
 
-def loss_split(net: MLP, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """(L, input-dependent part of L): L = ½ r̄² + (1/2N)‖r − r̄‖²; only the second part needs the output to
-    depend on the input, a constant shift of all outputs removes the first."""
-    with torch.no_grad():
-        r = net(x) - y
-    return mse(net(x), y).item(), 0.5 * (r - r.mean()).pow(2).mean().item()
-
-
-def step(net: MLP, theta: torch.Tensor, direction: torch.Tensor, eta: float) -> None:
-    """Set the parameters to θ − η·direction."""
-    with torch.no_grad():
-        start = 0
-        for p in net.parameters():
-            p.copy_((theta[start:start + p.numel()] - eta * direction[start:start + p.numel()]).view_as(p))
-            start += p.numel()
-
-
-def fight(net: MLP, x: torch.Tensor, y: torch.Tensor) -> dict:
-    """The first- and second-order terms of one step along −g, and the measured effect of the best one. When
-    gᵀHg ≤ 0 the quadratic model has no minimum along −g: η* and the best decrease are undefined (NaN)."""
-    op = HessianOperator(net, x, y)
-    g = op.gradient
-    gg, ghg = (g @ g).item(), (g @ op(g)).item()
-    theta = flatten(net.parameters())
-    loss, useful = loss_split(net, x, y)
-    nan = float("nan")
-    if ghg <= 0:
-        return {"loss": loss, "useful_loss": useful, "grad_sq": gg, "curvature": ghg / gg, "eta_star": nan,
-                "best_decrease": nan, "measured_decrease": nan, "useful_decrease": nan, "theta": theta, "g": g,
-                "ghg": ghg}
-    eta_star = gg / ghg
-    step(net, theta, g, eta_star)
-    loss_star, useful_star = loss_split(net, x, y)
-    step(net, theta, g, 0.0)
-    return {"loss": loss, "useful_loss": useful, "grad_sq": gg, "curvature": ghg / gg, "eta_star": eta_star,
-            "best_decrease": 0.5 * gg**2 / ghg / loss, "measured_decrease": (loss - loss_star) / loss,
-            "useful_decrease": (useful - useful_star) / useful, "theta": theta, "g": g, "ghg": ghg}
-
-
 def compute(p: dict) -> Result:
     x, y = teacher_task(p["d_in"], p["n_samples"], p["task_seed"], dtype=torch.float64)
     rows, values, aggregated, per_depth = [], {}, [], {}
@@ -72,23 +33,23 @@ def compute(p: dict) -> Result:
         for seed in range(p["seeds"]):
             net = MLP(MLPConfig(d_in=p["d_in"], width=p["width"], depth=depth), seeded(100 * depth + seed),
                       dtype=torch.float64)
-            f = fight(net, x, y)
+            shown = seed == p["shown_seed"]
+            # The shown network's step sizes, as multiples of η* = ‖g‖²/gᵀHg.
+            etas = [p["eta_max"] * k / (p["eta_points"] - 1) for k in range(p["eta_points"])] if shown else []
+            f = step_terms(net, x, y, etas)
+            f["curvature"] = f["ghg"] / f["grad_sq"]
             f["grad_sq_rel"] = f["grad_sq"] / f["loss"]
             summary.append(f)
             rows.append({"kind": "seed", "depth": depth, "seed": seed,
                          **{k: f[k] for k in ("best_decrease", "measured_decrease", "useful_decrease",
                                               "eta_star", "curvature")}})
-            if seed != p["shown_seed"]:
+            if not shown:
                 continue
-            for k in range(p["eta_points"]):
-                eta = p["eta_max"] * f["eta_star"] * k / (p["eta_points"] - 1)
-                step(net, f["theta"], f["g"], eta)
-                loss, useful = loss_split(net, x, y)
-                terms = {"first": -eta * f["grad_sq"], "second": 0.5 * eta**2 * f["ghg"],
-                         "model": -eta * f["grad_sq"] + 0.5 * eta**2 * f["ghg"], "measured": loss - f["loss"],
-                         "useful": useful - f["useful_loss"]}
-                rows.append({"kind": "curve", "depth": depth, "eta": eta} |
-                            {key: value / f["loss"] for key, value in terms.items()})
+            for point in f["curve"]:
+                rows.append({"kind": "curve", "depth": depth, "eta": point["eta_rel"] * f["eta_star"],
+                             "first": point["first"], "second": point["second"],
+                             "model": point["first"] + point["second"], "measured": point["measured"],
+                             "useful": point["useful"]})
             rows.append({"kind": "optimum", "depth": depth, "eta": f["eta_star"], "change": -f["best_decrease"],
                          "measured": -f["measured_decrease"], "loss": f["loss"], "grad_sq": f["grad_sq"],
                          "curvature": f["curvature"]})
