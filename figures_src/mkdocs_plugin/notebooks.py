@@ -206,13 +206,15 @@ def relative_site_links(html_text: str, page_url: str, site_url: str, published:
 
 
 NOTEBOOK_MATHJAX = re.compile(r'<script src="dl-site-mathjax">\s*</script>|'
-                              r'<script type="text/x-mathjax-config">.*?</script>', re.DOTALL)
+                              r'<script type="text/x-mathjax-config">.*?</script>|'
+                              r'<!-- (?:Load mathjax|MathJax configuration|End of mathjax configuration) -->',
+                              re.DOTALL)
 
 
 def strip_notebook_mathjax(html_text: str) -> str:
-    """mkdocs-jupyter adds a MathJax 2 loader and configuration to every notebook page; the site's own
-    MathJax 3 typesets notebook math, and instant navigation would run the old configuration as a script.
-    mkdocs.yml sets custom_mathjax_url to the placeholder `dl-site-mathjax` so the loader is recognised."""
+    """mkdocs-jupyter adds a MathJax 2 loader and configuration to every notebook page (from a CDN unless
+    told otherwise); the site typesets notebook math at build time (math.py). mkdocs.yml sets
+    custom_mathjax_url to the placeholder `dl-site-mathjax` so the loader is recognised."""
     return NOTEBOOK_MATHJAX.sub("", html_text)
 
 

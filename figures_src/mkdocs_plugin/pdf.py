@@ -19,7 +19,6 @@ from figures_src.mkdocs_plugin.browser import CHROMIUM_ARGS, BrowserNotFound, fi
 A4_CONTENT_WIDTH = 760  # px at 96 dpi: A4 minus the margins below, so charts are laid out at print width
 CHARTS_DONE = """() => Array.from(document.querySelectorAll('.dl-chart')).every(
     e => e.classList.contains('dl-rendered') || e.classList.contains('dl-failed'))"""
-MATH_DONE = "() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise.then(() => true)"
 
 
 def print_site(site_dir: Path, output: Path) -> None:
@@ -38,7 +37,6 @@ def print_site(site_dir: Path, output: Path) -> None:
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         page.goto(base_url + "print_page/")
         page.wait_for_function(CHARTS_DONE, timeout=120_000)
-        page.wait_for_function(MATH_DONE, timeout=60_000)
         failed = page.locator(".dl-chart.dl-failed").count()
         if failed or errors:
             sys.exit(f"PDF not written: {failed} chart(s) failed to render; console errors: {errors}")

@@ -28,17 +28,18 @@ from mkdocs.utils.meta import get_data
 
 from figures_src import markers
 from figures_src.figure import FigureError, FigureFiles
-from figures_src.mkdocs_plugin import notebooks, print_page
+from figures_src.mkdocs_plugin import math, notebooks, print_page
 from figures_src.mkdocs_plugin.citations import Bibliography, CitationError, CitationIndex
 from figures_src.mkdocs_plugin.config import FiguresConfig
 from figures_src.mkdocs_plugin.ledger import Ledger, LedgerError, plain
+from figures_src.mkdocs_plugin.math import MathError
 from figures_src.mkdocs_plugin.notebooks import NotebookError
 
 log = get_plugin_logger(__name__)
 
 ASSETS = Path(__file__).parent / "assets"
 STATIC_SCRIPTS = ["figures/vendor/vega.js", "figures/theme.js", "figures/figures.js"]
-BUILD_ERRORS = (FigureError, markers.MarkerError, CitationError, NotebookError, LedgerError)
+BUILD_ERRORS = (FigureError, markers.MarkerError, CitationError, NotebookError, LedgerError, MathError)
 
 
 class FiguresPlugin(BasePlugin[FiguresConfig]):
@@ -191,10 +192,13 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
 """
 
     def on_page_content(self, html_text: str, page: Page, config, files: Files):
-        if page.file.src_uri.endswith(".ipynb"):
-            return notebooks.relative_site_links(notebooks.strip_notebook_mathjax(html_text), page.url,
-                                                 config.site_url or "/", self.published, files)
-        return html_text
+        with build_errors():
+            if page.file.src_uri.endswith(".ipynb"):
+                html_text = math.render_notebook(notebooks.strip_notebook_mathjax(html_text), page.file.src_uri)
+                math.render_toc(page.toc.items, page.file.src_uri)
+                return notebooks.relative_site_links(html_text, page.url, config.site_url or "/", self.published,
+                                                     files)
+            return math.render_chapter(html_text, page.file.src_uri)
 
     def on_page_context(self, context, page: Page, config, nav: Navigation):
         if page.file.src_uri.endswith(".ipynb"):
