@@ -35,12 +35,13 @@ BARE_OPERATOR_SCRIPT = re.compile(r"([_^])(\\(?:max|min|sup|inf|lim|log|ln|exp|d
 def mathml(tex: str, display: bool, where: str) -> str:
     """`tex` as a MathML element; a formula Temml cannot read is an error naming `where` and the formula."""
     try:
-        return engine().call("temml.renderToString", BARE_OPERATOR_SCRIPT.sub(r"\1{\2}", tex),
-                             {"displayMode": display, "throwOnError": True})
+        markup = engine().call("temml.renderToString", BARE_OPERATOR_SCRIPT.sub(r"\1{\2}", tex),
+                               {"displayMode": display, "throwOnError": True})
     except Exception as error:  # mini-racer's JSEvalException carries Temml's ParseError message
         reason = re.search(r"^ParseError:\s*(.*)$", str(error), re.MULTILINE)  # V8 also quotes the source line
         reason = reason[1] if reason else str(error).splitlines()[-1]
         raise MathError(f"{where}: cannot typeset the formula {tex!r}: {reason}") from error
+    return markup.replace('<munder accent="false">', "<munder>")  # `accent` is mover's; false is the default
 
 
 def display_block(tex: str, where: str) -> str:

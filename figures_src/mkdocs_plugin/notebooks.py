@@ -218,6 +218,17 @@ def strip_notebook_mathjax(html_text: str) -> str:
     return NOTEBOOK_MATHJAX.sub("", html_text)
 
 
+NOTEBOOK_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.DOTALL)
+STYLESHEET = "assets/stylesheets/notebooks.css"  # written by the figures plugin, linked by every notebook page
+
+
+def take_styles(html_text: str) -> tuple[str, list[str]]:
+    """mkdocs-jupyter writes the notebook styles (JupyterLab's theme, Pygments) as `<style>` elements inside
+    the page's article, where HTML allows none: 600 KB, the same on every notebook page. They are taken out
+    (returned) to go into one stylesheet, STYLESHEET, in the head of the notebook pages."""
+    return NOTEBOOK_STYLE.sub("", html_text), [style.strip() for style in NOTEBOOK_STYLE.findall(html_text)]
+
+
 def page_links(src_uri: str, page_url: str, repository: str, branch: str, index_url: str | None) -> dict:
     """Links a notebook page offers: its .ipynb (copied next to the page by mkdocs-jupyter) and Colab,
     which opens it from the branch the built site is published from."""
@@ -226,4 +237,5 @@ def page_links(src_uri: str, page_url: str, repository: str, branch: str, index_
     repository = repository.removeprefix("https://github.com/").removesuffix(".git")
     return {"download": name,
             "colab": f"https://colab.research.google.com/github/{repository}/blob/{branch}/{published}",
-            "about": get_relative_url(index_url, page_url) if index_url else None}
+            "about": get_relative_url(index_url, page_url) if index_url else None,
+            "stylesheet": get_relative_url(STYLESHEET, page_url)}

@@ -73,6 +73,7 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
             notebooks.executed_notebooks(files, config, self.config.notebooks_dir,
                                          self.root / self.config.notebook_cache_dir, self.config.repository, log)
         self.published = notebooks.published_pages(files)
+        self.notebook_styles: dict[str, None] = {}  # the notebook pages' <style> contents (on_page_content)
         for exported in self.exports.values():
             for name, content in exported.items():
                 files.append(File.generated(config, f"figures/{name}", content=content))
@@ -194,7 +195,9 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
     def on_page_content(self, html_text: str, page: Page, config, files: Files):
         with build_errors():
             if page.file.src_uri.endswith(".ipynb"):
-                html_text = math.render_notebook(notebooks.strip_notebook_mathjax(html_text), page.file.src_uri)
+                html_text, styles = notebooks.take_styles(notebooks.strip_notebook_mathjax(html_text))
+                self.notebook_styles.update(dict.fromkeys(styles))  # in order, each once
+                html_text = math.render_notebook(html_text, page.file.src_uri)
                 math.render_toc(page.toc.items, page.file.src_uri)
                 return notebooks.relative_site_links(html_text, page.url, config.site_url or "/", self.published,
                                                      files)
@@ -228,6 +231,10 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
 
     @event_priority(-100)  # after mkdocs-print-site-plugin has written the print page
     def on_post_build(self, config):
+        if self.notebook_styles:
+            stylesheet = Path(config.site_dir) / notebooks.STYLESHEET
+            stylesheet.parent.mkdir(parents=True, exist_ok=True)
+            stylesheet.write_text("\n".join(self.notebook_styles) + "\n")
         # Notebook pages are left out of the print (mkdocs.yml); links to them lead to the web site.
         print_page.mend_print_page(Path(config.site_dir), config.site_url or "/",
                                    [path for path, uri in self.published.items() if uri.endswith(".ipynb")])

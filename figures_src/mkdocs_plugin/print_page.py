@@ -34,9 +34,18 @@ def prefix_print_anchors(html: str, left_out: dict[str, str] | None = None) -> s
     return "".join(pieces) + html[previous:]
 
 
+def valid_markup(html: str) -> str:
+    """Drop what the print plugin writes that is not valid HTML and that nothing reads with enumerate_headings
+    off: `heading-number` attributes, their numbering rules (a `<style>` inside the page body), and the
+    table of contents' `label for="__toc"`, Material's checkbox that the print page does not have."""
+    html = re.sub(r""" heading-number=(["'])[^"']*\1""", "", html)
+    html = re.sub(r"<style>\s*\.print-site-enumerate-headings.*?</style>", "", html, flags=re.DOTALL)
+    return html if 'id="__toc"' in html else html.replace(' for="__toc"', "")
+
+
 def mend_print_page(site_dir: Path, site_url: str, left_out_pages: list[str]) -> None:
     """Prefix the print page's anchors; `left_out_pages` (published paths, e.g. notebooks) link to the web."""
     left_out = {page_key(path): site_url + path for path in left_out_pages}
     for print_page in (site_dir / "print_page" / "index.html", site_dir / "print_page.html"):  # with or without
         if print_page.exists():                                                              # directory URLs
-            print_page.write_text(prefix_print_anchors(print_page.read_text(), left_out))
+            print_page.write_text(valid_markup(prefix_print_anchors(print_page.read_text(), left_out)))
