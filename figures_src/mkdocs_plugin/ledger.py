@@ -123,7 +123,7 @@ class Ledger:
                        f'<a href="{link}">{html.escape(claimed.title or claimed.file.name)}</a></h2>\n<ol class="dl-ledger">')
             for e in self.by_page[claimed.file.src_uri]:
                 out.append(
-                    f'<li id="{e.ledger_anchor}"><q>{html.escape(e.text)}</q> '
+                    f'<li id="{e.ledger_anchor}"><q>{quoted(e.text)}</q> '
                     f'<a href="{link}#{e.anchor}">in the text</a> · '
                     f'<a href="{figure_url(e.span.figure, page)}">the figure</a><br>'
                     f'<span class="dl-ledger-check">{"holds" if e.verdict.holds else "FAILS"}: '
@@ -145,9 +145,26 @@ class Ledger:
         return {"claims": entries, "total": len(entries), "hold": sum(e["holds"] for e in entries)}
 
 
+# A formula inside a Markdown sentence, with its delimiters: `$...$` or `\(...\)` (arithmatex reads both).
+INLINE_MATH = re.compile(r"(\$[^$]+?\$|\\\(.+?\\\))")
+
+
+def quoted(text: str) -> str:
+    """A claimed sentence as HTML, its formulas marked as arithmatex marks them on the chapter pages, so the
+    site's build-time math (math.py) typesets them here too."""
+    def marked(formula: str) -> str:
+        tex = formula[1:-1] if formula.startswith("$") else formula[2:-2]
+        return rf'<span class="arithmatex">\({html.escape(tex)}\)</span>'
+    return "".join(marked(piece) if index % 2 else html.escape(piece)
+                   for index, piece in enumerate(INLINE_MATH.split(text)))
+
+
 def plain(markdown_text: str) -> str:
-    """A Markdown sentence as plain text: links to their text, emphasis and inline HTML dropped."""
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", markdown_text)
-    text = re.sub(r"<[^>]+>", "", text)
-    text = re.sub(r"(\*\*|__|(?<![\w*])\*(?!\s)|(?<!\s)\*(?![\w*]))", "", text)
-    return " ".join(text.split())
+    """A Markdown sentence as plain text: links to their text, emphasis and inline HTML dropped; formulas
+    kept as they are (`$\\eta^*$` keeps its star)."""
+    def unmarked(text: str) -> str:
+        text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+        text = re.sub(r"<[^>]+>", "", text)
+        return re.sub(r"(\*\*|__|(?<![\w*])\*(?!\s)|(?<!\s)\*(?![\w*]))", "", text)
+    pieces = INLINE_MATH.split(markdown_text)
+    return " ".join("".join(p if i % 2 else unmarked(p) for i, p in enumerate(pieces)).split())

@@ -324,14 +324,27 @@ def collapse_solutions(html_text: str) -> str:
 
 
 NOTEBOOK_MATHJAX = re.compile(r'<script src="dl-site-mathjax">\s*</script>|'
-                              r'<script type="text/x-mathjax-config">.*?</script>', re.DOTALL)
+                              r'<script type="text/x-mathjax-config">.*?</script>|'
+                              r'<!-- (?:Load mathjax|MathJax configuration|End of mathjax configuration) -->',
+                              re.DOTALL)
 
 
 def strip_notebook_mathjax(html_text: str) -> str:
-    """mkdocs-jupyter adds a MathJax 2 loader and configuration to every notebook page; the site's own
-    MathJax 3 typesets notebook math, and instant navigation would run the old configuration as a script.
-    mkdocs.yml sets custom_mathjax_url to the placeholder `dl-site-mathjax` so the loader is recognised."""
+    """mkdocs-jupyter adds a MathJax 2 loader and configuration to every notebook page (from a CDN unless
+    told otherwise); the site typesets notebook math at build time (math.py). mkdocs.yml sets
+    custom_mathjax_url to the placeholder `dl-site-mathjax` so the loader is recognised."""
     return NOTEBOOK_MATHJAX.sub("", html_text)
+
+
+NOTEBOOK_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.DOTALL)
+STYLESHEET = "assets/stylesheets/notebooks.css"  # written by the figures plugin, linked by every notebook page
+
+
+def take_styles(html_text: str) -> tuple[str, list[str]]:
+    """mkdocs-jupyter writes the notebook styles (JupyterLab's theme, Pygments) as `<style>` elements inside
+    the page's article, where HTML allows none: 600 KB, the same on every notebook page. They are taken out
+    (returned) to go into one stylesheet, STYLESHEET, in the head of the notebook pages."""
+    return NOTEBOOK_STYLE.sub("", html_text), [style.strip() for style in NOTEBOOK_STYLE.findall(html_text)]
 
 
 def page_links(src_uri: str, page_url: str, repository: str, branch: str, index_url: str | None) -> dict:
@@ -342,4 +355,5 @@ def page_links(src_uri: str, page_url: str, repository: str, branch: str, index_
     repository = repository.removeprefix("https://github.com/").removesuffix(".git")
     return {"download": name,
             "colab": f"https://colab.research.google.com/github/{repository}/blob/{branch}/{published}",
-            "about": get_relative_url(index_url, page_url) if index_url else None}
+            "about": get_relative_url(index_url, page_url) if index_url else None,
+            "stylesheet": get_relative_url(STYLESHEET, page_url)}

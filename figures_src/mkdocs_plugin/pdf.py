@@ -34,7 +34,6 @@ MARGINS = {"top": "16mm", "bottom": "16mm", "left": "12mm", "right": "12mm"}
 CHARTS_DONE = """() => window.dlFigures && Promise.all(Array.from(document.querySelectorAll('.dl-chart')).map(
     e => window.dlFigures.draw(e))).then(() => Array.from(document.querySelectorAll('.dl-chart')).every(
     e => e.classList.contains('dl-rendered') || e.classList.contains('dl-failed')))"""
-MATH_DONE = "() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise.then(() => true)"
 TOC_PASSES = 3  # numbers on the contents page could, in principle, move a heading; they settle at once in practice
 
 # Links the reader can follow from paper: anything that resolves to the local server (relative links to
@@ -124,7 +123,6 @@ def print_site(site_dir: Path, output: Path, published_url: str | None = None, b
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         page.goto(base_url + "print_page/")
         page.wait_for_function(CHARTS_DONE, timeout=120_000)
-        page.wait_for_function(MATH_DONE, timeout=60_000)
         failed = page.locator(".dl-chart.dl-failed").count()
         if failed or errors:
             sys.exit(f"PDF not written: {failed} chart(s) failed to render; console errors: {errors}")

@@ -28,11 +28,12 @@ from mkdocs.utils.meta import get_data
 
 from figures_src import markers
 from figures_src.figure import FigureError, FigureFiles
-from figures_src.mkdocs_plugin import embed, notebooks, print_page
+from figures_src.mkdocs_plugin import embed, math, notebooks, print_page
 from figures_src.mkdocs_plugin.chart_space import chart_space
 from figures_src.mkdocs_plugin.citations import Bibliography, CitationError, CitationIndex
 from figures_src.mkdocs_plugin.config import FiguresConfig
 from figures_src.mkdocs_plugin.ledger import Ledger, LedgerError, plain
+from figures_src.mkdocs_plugin.math import MathError
 from figures_src.mkdocs_plugin.notebooks import NotebookError
 from figures_src.mkdocs_plugin.version import VersionError, build_version
 
@@ -41,7 +42,7 @@ log = get_plugin_logger(__name__)
 ASSETS = Path(__file__).parent / "assets"
 # On every page; it brings figures.js, export.js and reactive.js, then Vega, to pages with charts.
 STATIC_SCRIPTS = ["figures/loader.js"]
-BUILD_ERRORS = (FigureError, markers.MarkerError, CitationError, NotebookError, LedgerError, VersionError)
+BUILD_ERRORS = (FigureError, markers.MarkerError, CitationError, NotebookError, LedgerError, VersionError, MathError)
 
 
 class FiguresPlugin(BasePlugin[FiguresConfig]):
@@ -77,6 +78,7 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
             notebooks.executed_notebooks(files, config, self.config.notebooks_dir,
                                          self.root / self.config.notebook_cache_dir, self.config.repository, log)
         self.published = notebooks.published_pages(files)
+        self.notebook_styles: dict[str, None] = {}  # the notebook pages' <style> contents (on_page_content)
         for exported in self.exports.values():
             for name, content in exported.items():
                 files.append(File.generated(config, f"figures/{name}", content=content))
@@ -225,11 +227,16 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
             favicon=config.theme.get("favicon"))
 
     def on_page_content(self, html_text: str, page: Page, config, files: Files):
-        if page.file.src_uri.endswith(".ipynb"):
-            html_text = notebooks.collapse_solutions(html_text)
-            return notebooks.relative_site_links(notebooks.strip_notebook_mathjax(html_text), page.url,
-                                                 config.site_url or "/", self.published, files)
-        return html_text
+        with build_errors():
+            if page.file.src_uri.endswith(".ipynb"):
+                html_text = notebooks.collapse_solutions(html_text)
+                html_text, styles = notebooks.take_styles(notebooks.strip_notebook_mathjax(html_text))
+                self.notebook_styles.update(dict.fromkeys(styles))  # in order, each once
+                html_text = math.render_notebook(html_text, page.file.src_uri)
+                math.render_toc(page.toc.items, page.file.src_uri)
+                return notebooks.relative_site_links(html_text, page.url, config.site_url or "/", self.published,
+                                                     files)
+            return math.render_chapter(html_text, page.file.src_uri)
 
     def on_page_context(self, context, page: Page, config, nav: Navigation):
         if page.file.src_uri.endswith(".ipynb"):
@@ -264,6 +271,10 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
 
     @event_priority(-100)  # after mkdocs-print-site-plugin has written the print page
     def on_post_build(self, config):
+        if self.notebook_styles:
+            stylesheet = Path(config.site_dir) / notebooks.STYLESHEET
+            stylesheet.parent.mkdir(parents=True, exist_ok=True)
+            stylesheet.write_text("\n".join(self.notebook_styles) + "\n")
         # Notebook pages are left out of the print (mkdocs.yml); links to them lead to the web site.
         print_page.mend_print_page(Path(config.site_dir), config.site_url or "/",
                                    [path for path, uri in self.published.items() if uri.endswith(".ipynb")],

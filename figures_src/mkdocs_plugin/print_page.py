@@ -64,11 +64,22 @@ def home_page_links(html: str) -> str:
     return html.replace('href="#."', 'href="#index"')
 
 
+def valid_markup(html: str) -> str:
+    """Drop what the print plugin writes that is not valid HTML and that nothing reads with enumerate_headings
+    off: `heading-number` attributes, their numbering rules (a `<style>` inside the page body), and the
+    table of contents' `label for="__toc"`, Material's checkbox that the print page does not have."""
+    html = re.sub(r""" heading-number=(["'])[^"']*\1""", "", html)
+    html = re.sub(r"<style>\s*\.print-site-enumerate-headings.*?</style>", "", html, flags=re.DOTALL)
+    return html if 'id="__toc"' in html else html.replace(' for="__toc"', "")
+
+
 def mend_print_page(site_dir: Path, site_url: str, left_out_pages: list[str], version_label: str) -> None:
-    """Prefix the print page's anchors, point its links to the home page at the home page's section, and stamp
-    its cover with the build's version; `left_out_pages` (published paths, e.g. notebooks) link to the web."""
+    """Prefix the print page's anchors, point its links to the home page at the home page's section, stamp
+    its cover with the build's version and drop its invalid markup; `left_out_pages` (published paths, e.g.
+    notebooks) link to the web."""
     left_out = {page_key(path): site_url + path for path in left_out_pages}
     for print_page in (site_dir / "print_page" / "index.html", site_dir / "print_page.html"):  # with or without
         if print_page.exists():                                                              # directory URLs
-            html = stamp_cover(prefix_print_anchors(home_page_links(print_page.read_text()), left_out), version_label)
+            html = prefix_print_anchors(home_page_links(valid_markup(print_page.read_text())), left_out)
+            html = stamp_cover(html, version_label)
             print_page.write_text(rebase_home_specs(html) if print_page.parent.name == "print_page" else html)

@@ -6,16 +6,23 @@
 })();
 
 // A notebook's code or output that scrolls sideways must be reachable from the keyboard (axe
-// scrollable-region-focusable): give it a tab stop, with a name.
+// scrollable-region-focusable): give it a tab stop, with a name that tells the regions apart (axe
+// landmark-unique): which cell, code or output.
 (function () {
   "use strict";
   function focusScrollableCells() {
+    var cells = Array.from(document.querySelectorAll(".jupyter-wrapper .jp-Cell"));
     document.querySelectorAll(".jupyter-wrapper .highlight-ipynb, .jupyter-wrapper .jp-OutputArea-output pre")
       .forEach(function (element) {
         if (element.scrollWidth > element.clientWidth && !element.hasAttribute("tabindex")) {
+          var part = element.classList.contains("highlight-ipynb") ? "code" : "output";
+          var cell = cells.indexOf(element.closest(".jp-Cell")) + 1;
+          var outputs = element.closest(".jp-Cell").querySelectorAll(".jp-OutputArea-output pre");
+          var which = part === "output" && outputs.length > 1
+            ? " " + (Array.from(outputs).indexOf(element) + 1) : "";
           element.setAttribute("tabindex", "0");
           element.setAttribute("role", "region");
-          element.setAttribute("aria-label", "code, scrolls sideways");
+          element.setAttribute("aria-label", part + which + " of cell " + cell + ", scrolls sideways");
         }
       });
   }
