@@ -9,8 +9,8 @@ import torch
 from figures_src import pipeline
 from figures_src.figures import init_gain
 from figures_src.measures import (cosine_matrix, gram, gram_split, log_norm_variance, mean_pairwise_cosine,
-                                  off_diagonal, pooled_variance_fraction, second_moment_split)
-from figures_src.model import MLP, MLPConfig, finite_width_grams, gaussian_inputs, on_sphere, seeded
+                                  pooled_variance_fraction, second_moment_split)
+from figures_src.model import MLP, MLPConfig, finite_width_grams, gaussian_inputs, seeded
 from figures_src.theory import (arccos_map, correlation_gap_asymptote, iterate_correlation, kernel_after_layers,
                                 mean_field_recursion, relu_kept_variance, relu_second_moment_split)
 from tests.conftest import ROOT
