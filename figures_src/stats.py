@@ -110,6 +110,16 @@ def quantile_ci(samples: torch.Tensor, q: float) -> tuple[torch.Tensor, torch.Te
     return samples.quantile(q, dim=-1), ordered[..., low], ordered[..., high]
 
 
+def median_ci(samples) -> Estimate:
+    """The median over networks and its distribution-free 95% interval (`quantile_ci`; `Estimate.mean` holds
+    the median), for values one network can dominate the mean of (a step along a nearly flat direction)."""
+    x = torch.as_tensor(samples, dtype=torch.float64).flatten().cpu()
+    if x.numel() < 2:
+        raise ValueError(f"an interval needs at least 2 networks, got {x.numel()}")
+    median, low, high = quantile_ci(x, 0.5)
+    return Estimate(median.item(), low.item(), high.item(), x.numel())
+
+
 def geometric_mean_ci(samples) -> Estimate:
     """The geometric mean over networks and its 95% interval (the bootstrap interval of the mean log), for
     scales that vary over decades between networks."""

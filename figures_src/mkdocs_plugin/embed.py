@@ -7,6 +7,7 @@ reader's colour scheme. The links line under a caption is the same here and on t
 """
 
 import html
+import re
 from typing import Callable
 
 import jinja2
@@ -95,8 +96,11 @@ def page_html(*, fid: str, names: FigureFiles, title: str, label: str, caption_h
         links=Markup(links_html(fid, names, lambda name: figures + name, embed_address)))
 
 
-def caption_html(caption: str, extensions: list, extension_configs: dict) -> str:
+def caption_html(caption: str, extensions: list, extension_configs: dict, page_url: Callable[[str], str]) -> str:
     """A caption's Markdown as inline HTML, with the site's Markdown extensions (chapter pages render it
-    inside the page's own Markdown)."""
+    inside the page's own Markdown, where MkDocs resolves links to other pages); `page_url` turns a link to
+    a Markdown page (`reasons.md`) into the page's address from the embed page, as MkDocs would."""
     rendered = markdown.markdown(caption, extensions=extensions, extension_configs=extension_configs)
+    rendered = re.sub(r'href="([^":#]+\.md)(#[^"]*)?"',
+                      lambda m: f'href="{page_url(m.group(1))}{m.group(2) or ""}"', rendered)
     return rendered.removeprefix("<p>").removesuffix("</p>")

@@ -221,10 +221,18 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         return embed.page_html(
             fid=fid, names=FigureFiles.of(fid, self.pipeline.module_of(figure)), title=figure.title,
             label=self.label(fid), alt_text=markers.expand_values(figure.alt_text, self.numbers, f"{where}, alt text"),
-            caption_html=embed.caption_html(caption, config.markdown_extensions, config.mdx_configs),
+            caption_html=embed.caption_html(caption, config.markdown_extensions, config.mdx_configs,
+                                            lambda path: self.page_address(path, page_url, where)),
             chapter_url=f"{get_relative_url(home.url, page_url)}#fig-{fid}" if home else None,
             embed_address=self.embed_address(fid, page_url), site_name=config.site_name,
             favicon=config.theme.get("favicon"))
+
+    def page_address(self, path: str, from_url: str, where: str) -> str:
+        """A link to a Markdown page (`reasons.md`) as the page's address from `from_url`."""
+        linked = self.files.get_file_from_path(path)
+        if linked is None or linked.page is None:
+            raise PluginError(f"{where}: the caption links {path!r}, which is no page of the site")
+        return get_relative_url(linked.page.url, from_url)
 
     def on_page_content(self, html_text: str, page: Page, config, files: Files):
         with build_errors():
