@@ -98,8 +98,8 @@ FIGURE = Figure(
         "coordinate onto an axis of the shaded quarter, where no product of the two values is negative. Bottom: "
         "the cosine after the ReLU against the cosine before, sampled over "
         "{{ value: relu-orthant.neurons }} neurons (dots) and the arc-cosine map 𝓕 (grey dashed): it lies above "
-        "the diagonal at every ρ, so a ReLU makes every pair of inputs more alike, and at ρ = −0.9 it is still "
-        "{{ value: relu-orthant.after_c_minus90 | .3f }}."
+        "the diagonal at every ρ below 1, so a ReLU makes every pair of inputs more alike, and at ρ = −0.9 it is "
+        "only {{ value: relu-orthant.after_c_minus90 | .3f }}, but not negative."
     ),
     params=PARAMS,
     claims=(

@@ -51,8 +51,9 @@ def compute(p: dict) -> Result:
     deep, shallow = max(p["depths"]), min(p["depths"])
     values |= difference_ci(shares["residual", deep], shares["plain", deep], paired=True).values(
         f"varying_residual_minus_plain_l{deep}")
-    values |= difference_ci(shares["plain", shallow], shares["plain", deep], paired=True).values(
-        f"varying_plain_l{shallow}_minus_l{deep}")
+    for key in ("plain", "residual"):
+        values |= difference_ci(shares[key, shallow], shares[key, deep], paired=True).values(
+            f"varying_{key}_l{shallow}_minus_l{deep}")
     values |= {"d_in": p["d_in"], "width": p["width"], "depth": deep, "networks": p["networks"],
                "outputs_shown": p["outputs"]}
     return Result(rows, values)
@@ -88,8 +89,8 @@ FIGURE = Figure(
         "Reference network, one random network per panel, on inputs x(θ) going once around a circle; each line is "
         "one of {{ value: residual-function.outputs_shown }} random readouts, divided by its RMS. Top: plain He "
         "networks flatten as depth grows: at depth {{ value: residual-function.depth }} the outputs mostly follow "
-        "the input's overall scale, the same shape for every readout. Bottom: residual networks whose branches are "
-        "scaled by α² = 1/L keep the bumps of a shallow network at every depth. Over "
+        "one curve, the size of the last layer's representation, the same shape for every readout. Bottom: residual networks whose branches are "
+        "scaled by α² = 1/L keep most of the bumps of a shallow network at every depth. Over "
         "{{ value: residual-function.networks }} networks, the share of an output's second moment that varies "
         "around the circle is {{ value: residual-function.varying_plain_l100 | ci .3f }} for the plain network at "
         "depth {{ value: residual-function.depth }} and {{ value: residual-function.varying_residual_l100 | ci .2f }} "
@@ -101,6 +102,8 @@ FIGURE = Figure(
                                     Above("varying_plain_l1_minus_l100", 0))),
         Claim("residual-keeps", All(Differs("varying_residual_minus_plain_l100"),
                                     Above("varying_residual_minus_plain_l100", 0))),
+        Claim("residual-loses-some", All(Differs("varying_residual_l1_minus_l100"),
+                                         Above("varying_residual_l1_minus_l100", 0))),
     ),
     compute=compute,
     chart=chart,

@@ -30,6 +30,11 @@ def split(kernel: torch.Tensor, width: int) -> dict[str, float | torch.Tensor]:
             "alignment": top.sum().abs().item() / kernel.shape[0] ** 0.5, "spectrum": eigenvalues}
 
 
+def three_figures(numbers: dict[str, float]) -> dict[str, float]:
+    """Ratios reach the thousands with intervals wider than a tenth: more than three figures is false precision."""
+    return {k: v if k.endswith("_n") else float(f"{v:.3g}") for k, v in numbers.items()}
+
+
 def network_kernels(p: dict, x: torch.Tensor, depth: int, seed: int) -> dict[str, torch.Tensor]:
     net = MLP(MLPConfig(d_in=p["d_in"], width=p["width"], depth=depth), seeded(1000 * depth + seed),
               dtype=torch.float64)
@@ -54,7 +59,7 @@ def compute(p: dict) -> Result:
                              "networks": p["seeds"]})
                 values |= estimate.values(f"{kernel}_{name}_l{depth}")
             ratios[kernel, depth] = torch.tensor([s[kernel]["ratio"] for s in per_network])
-            values |= mean_ci(ratios[kernel, depth]).values(f"{kernel}_ratio_l{depth}")
+            values |= three_figures(mean_ci(ratios[kernel, depth]).values(f"{kernel}_ratio_l{depth}"))
             values[f"theory_{kernel}_ratio_l{depth}"] = theory[kernel]["ratio"]
         tops[depth] = torch.tensor([s["whole"]["top"] for s in per_network])
         alignment = torch.tensor([s["whole"]["alignment"] for s in per_network])
@@ -68,6 +73,8 @@ def compute(p: dict) -> Result:
     values |= difference_ci(ratios["readout", last], ratios["whole", last], paired=True).values(
         f"readout_minus_whole_ratio_l{last}")
     values |= difference_ci(tops[last], tops[first], paired=False).values(f"whole_top_l{last}_minus_l{first}")
+    values |= difference_ci(ratios["whole", last], ratios["whole", first], paired=False).values(
+        f"whole_ratio_l{last}_minus_l{first}")
     shallow = [d for d in p["depths"] if d <= 32]
     values["min_alignment_to_l32"] = min(values[f"min_alignment_l{d}"] for d in shallow)
     values["max_depth_aligned"] = max(shallow)
@@ -131,17 +138,24 @@ FIGURE = Figure(
     title="The tangent kernel: one direction that shifts all outputs, and the rest",
     caption=(
         "Reference network; its tangent kernel Θ on the {{ value: tangent-kernel-split.n_inputs }} inputs, "
-        "divided by the width. Top: Θ's top eigenvalue (vermillion), whose eigenvector is nearly the all-ones "
-        "direction, \"move every output up together\", and the mean of its other eigenvalues, the input-dependent "
+        "divided by the width. Top: Θ's top eigenvalue (vermillion), the direction \"move every output up together\": "
+        "its eigenvector is close to the all-ones direction up to depth "
+        "{{ value: tangent-kernel-split.max_depth_aligned }} (|cosine| at least "
+        "{{ value: tangent-kernel-split.min_alignment_to_l32 | .2f }} in every network), less so at depth "
+        "{{ value: tangent-kernel-split.depth }}, where the mean |cosine| is "
+        "{{ value: tangent-kernel-split.alignment_l100 | ci .2f }}; and the mean of its other eigenvalues, the input-dependent "
         "directions (blue), by depth; solid for the whole network's kernel, dashed for the readout layer's alone; "
-        "means over {{ value: tangent-kernel-split.seeds }} networks with 95% intervals. For the whole network the "
-        "two grow together; for the readout layer the input-dependent part falls away. Bottom: the whole kernel's "
+        "means over {{ value: tangent-kernel-split.seeds }} networks with 95% intervals. For the whole network "
+        "the top eigenvalue is {{ value: tangent-kernel-split.whole_ratio_l1 | ci .1f }} times the mean of the "
+        "others at depth 1 and {{ value: tangent-kernel-split.whole_ratio_l100 | ci .1f }} times at depth "
+        "{{ value: tangent-kernel-split.depth }}; for the readout layer the input-dependent part falls away. Bottom: the whole kernel's "
         "spectrum at one depth (menu): one large eigenvalue, then the rest."
     ),
     params=PARAMS,
     claims=(
         Claim("top-grows", All(Differs("whole_top_l100_minus_l1"), Above("whole_top_l100_minus_l1", 0))),
         Claim("top-is-shift", Above("min_alignment_to_l32", 0.9)),
+        Claim("whole-ratio-grows", All(Differs("whole_ratio_l100_minus_l1"), Above("whole_ratio_l100_minus_l1", 0))),
         Claim("readout-loses-rest", All(Differs("readout_minus_whole_ratio_l100"),
                                         Above("readout_minus_whole_ratio_l100", 0))),
     ),
