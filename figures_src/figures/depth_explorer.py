@@ -31,7 +31,8 @@ PARAMS = {**SETUP, **SWEEP, "depths": [1, 3, 10, 30, 100], "trained_depths": [1,
           "circle_points": 40, "circle_networks": 2, "circle_seed": 9, "step_points": 21, "step_max": 2.5}
 # living numbers for every control setting (`markers.state_name`), each with its interval and n
 RUN_PARAMS = ("circle_points", "circle_networks", "circle_seed", "step_points", "step_max")
-STATE_NAMES = {"depth"} | {f"{name}{suffix}" for name in ("cbar", "share", "useful_decrease", "useful_median", "best_decrease")
+STATE_NAMES = {"depth"} | {f"{name}{suffix}"
+                           for name in ("cbar", "share", "useful_decrease", "useful_median", "best_decrease")
                            for suffix in ("", "_ci_low", "_ci_high", "_n")}
 
 FIRST, SECOND, MODEL, MEASURED, USEFUL = ("first order −η‖g‖²", "second order ½η²gᵀHg", "sum (quadratic model)",
@@ -109,7 +110,7 @@ def compute(p: dict) -> Result:
             rows.append({"kind": "step", **at, "seed": seed, **{k: m["step"][k] for k in (
                 "loss", "grad_sq", "ghg", "eta_star", "best_decrease", "measured_decrease", "useful_decrease")}})
             if "circle" in m:
-                summary += [{"kind": "circle", **at, "network": seed + 1, "theta": round(t, 3), "output": round(f, 3)}
+                summary += [{"kind": "circle", **at, "draw": seed + 1, "theta": round(t, 3), "output": round(f, 3)}
                             for t, f in zip(*m["circle"])]
         theory = theory_profile(architecture, depth, pair_cosines, n)
         for layer in range(depth + 1):
@@ -182,8 +183,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     circle = view("circle").mark_line(strokeWidth=2).encode(
         x=alt.X("theta:Q", title="angle θ along a circle of inputs", scale=alt.Scale(domain=[0, 6.3], nice=False)),
         y=alt.Y("output:Q", title="output ÷ its RMS", scale=alt.Scale(domain=[-2.5, 2.5], clamp=True)),
-        color=color, strokeDash=alt.StrokeDash("network:N", legend=None),
-        tooltip=["network:N", alt.Tooltip("theta:Q", format=".2f"), alt.Tooltip("output:Q", format=".3f")],
+        color=color, strokeDash=alt.StrokeDash("draw:N", legend=None),  # which of the networks drawn
+        tooltip=[alt.Tooltip("draw:N", title="network"), alt.Tooltip("theta:Q", format=".2f"),
+                 alt.Tooltip("output:Q", format=".3f")],
     ).properties(height=height, title=alt.Title(alt.expr(f"'(a) What it computes: ' + {setting}")))
 
     layers = view("layer")

@@ -27,6 +27,7 @@ TEMPLATE = jinja2.Environment(autoescape=True, keep_trailing_newline=True).from_
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <meta name="robots" content="noindex">
+<meta name="description" content="{{ site_description }}">
 <title>{{ label }}: {{ title }} · {{ site_name }}</title>
 {% if favicon %}<link rel="icon" href="../../{{ favicon }}">
 {% endif %}<link rel="stylesheet" href="{{ figures }}figures.css">
@@ -43,7 +44,7 @@ TEMPLATE = jinja2.Environment(autoescape=True, keep_trailing_newline=True).from_
 </script>
 <main>
 <figure class="dl-figure" id="fig-{{ fid }}">
-<div class="dl-chart" data-figure="{{ fid }}" data-spec="{{ figures }}{{ names.script }}">
+<div class="dl-chart" data-figure="{{ fid }}" data-spec="{{ figures }}{{ names.script }}" data-draw="at-once">
 <img class="dl-static" src="{{ figures }}{{ names.svg }}" alt="{{ alt_text }}">
 </div>
 <figcaption><span class="dl-fignum">{{ label }}</span> <strong>{{ title }}.</strong> {{ caption }}
@@ -83,7 +84,8 @@ def links_html(fid: str, names: FigureFiles, file_url: Callable[[str], str], emb
 
 
 def page_html(*, fid: str, names: FigureFiles, title: str, label: str, caption_html: str, alt_text: str,
-              chapter_url: str | None, embed_address: str, site_name: str, favicon: str | None) -> str:
+              chapter_url: str | None, embed_address: str, site_name: str, site_description: str,
+              favicon: str | None) -> str:
     """The embed page of one figure. `caption_html` is trusted HTML (the rendered caption); `chapter_url`
     leads to the figure in its chapter (relative to the embed page), or None for a figure no chapter shows;
     `favicon` is the site's icon from the site root, if it has one (without it, browsers ask the server
@@ -91,7 +93,8 @@ def page_html(*, fid: str, names: FigureFiles, title: str, label: str, caption_h
     figures = "../../figures/"  # embed/<id>/ → the site root's figures/ folder
     return TEMPLATE.render(
         fid=fid, names=names, title=title, label=label, caption=Markup(caption_html),
-        alt_text=alt_text, chapter=chapter_url, site_name=site_name, favicon=favicon, figures=figures,
+        alt_text=alt_text, chapter=chapter_url, site_name=site_name, site_description=site_description,
+        favicon=favicon, figures=figures,
         scripts=SCRIPTS,
         links=Markup(links_html(fid, names, lambda name: figures + name, embed_address)))
 

@@ -223,8 +223,9 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
             label=self.label(fid), alt_text=markers.expand_values(figure.alt_text, self.numbers, f"{where}, alt text"),
             caption_html=embed.caption_html(caption, config.markdown_extensions, config.mdx_configs,
                                             lambda path: self.page_address(path, page_url, where)),
-            chapter_url=f"{get_relative_url(home.url, page_url)}#fig-{fid}" if home else None,
+            chapter_url=f"{self.page_address(home.file.src_uri, page_url, where)}#fig-{fid}" if home else None,
             embed_address=self.embed_address(fid, page_url), site_name=config.site_name,
+            site_description=config.site_description or "",
             favicon=config.theme.get("favicon"))
 
     def page_address(self, path: str, from_url: str, where: str) -> str:
@@ -232,7 +233,9 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         linked = self.files.get_file_from_path(path)
         if linked is None or linked.page is None:
             raise PluginError(f"{where}: the caption links {path!r}, which is no page of the site")
-        return get_relative_url(linked.page.url, from_url)
+        address = get_relative_url(linked.page.url, from_url)
+        # the home page's URL is "": get_relative_url gives "../.." for it, a folder needs its slash
+        return address + "/" if linked.page.url in ("", "/") and not address.endswith("/") else address
 
     def on_page_content(self, html_text: str, page: Page, config, files: Files):
         with build_errors():

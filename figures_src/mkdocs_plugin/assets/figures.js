@@ -266,6 +266,10 @@
     if (observer) observer.disconnect();
     idle = [];
     targeted().forEach(function (element) { render(element, false); });
+    // A chart that is the whole page (embed/<id>/) has nothing to wait for.
+    elements.filter(function (e) { return e.dataset.draw === "at-once"; }).forEach(function (element) {
+      render(element, false);
+    });
     if (!window.IntersectionObserver) {
       elements.forEach(function (element) { render(element, false); });
       return;
