@@ -195,6 +195,7 @@ def test_the_embed_code_draws_the_figure_in_an_iframe_in_its_state(browser, site
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.goto(site_url + "observation/")
+    page.evaluate("window.dlFigures.draw(document.querySelector('#fig-collapse-similarity .dl-chart'))")  # below the fold
     page.wait_for_selector("#fig-collapse-similarity .dl-chart.dl-rendered")
     move_slider(page, "collapse-similarity", 7)
     page.locator("#fig-collapse-similarity .dl-copy-embed").click()
