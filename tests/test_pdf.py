@@ -242,6 +242,8 @@ def test_every_build_names_its_version_commit_and_date(site_dir, all_pdfs, page_
     assert stamp["date"] == git("log", "-1", "--format=%cI")
     label = stamp["label"]
     assert stamp["version"] in label and stamp["commit"] in label and stamp["date"][:10] in label
+    manifest = json.loads((site_dir / "figures" / "manifest.json").read_text())
+    assert manifest and all(entry["site_version"] == label for entry in manifest)
     for page in ("index.html", "observation/index.html", "notebooks/observation/index.html"):
         assert f'<span class="dl-version">This site: {html.escape(label)}.</span>' in (site_dir / page).read_text()
     for path, pdf in all_pdfs.items():

@@ -269,6 +269,7 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
                 "parameters": computed.figure.params,
                 "code_hash": computed.code_hash,
                 "embed": (config.site_url or "/") + embed.url(fid),
+                "site_version": self.version.label,  # the release and commit these files come from
             })
             files.append(File.generated(config, embed.file_path(fid), content=self.embed_page(fid, config)))
         files.append(File.generated(config, "figures/manifest.json",
