@@ -238,10 +238,13 @@ def git(*arguments: str, cwd: Path = ROOT) -> str:
 def test_every_build_names_its_version_commit_and_date(site_dir, all_pdfs, page_texts):
     stamp = json.loads((site_dir / "figures" / "version.json").read_text())
     assert stamp["version"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert stamp["commit"].removesuffix("+dirty") == git("log", "-1", "--format=%h")
-    assert stamp["date"] == git("log", "-1", "--format=%cI")
     label = stamp["label"]
-    assert stamp["version"] in label and stamp["commit"] in label and stamp["date"][:10] in label
+    if (ROOT / ".git").exists():
+        assert stamp["commit"].removesuffix("+dirty") == git("log", "-1", "--format=%h")
+        assert stamp["date"] == git("log", "-1", "--format=%cI") and stamp["date"][:10] in label
+    else:  # a copy of the project without its history (the benchmark times the suite on one)
+        assert stamp["commit"] == UNKNOWN_COMMIT and stamp["date"] == ""
+    assert stamp["version"] in label and stamp["commit"] in label
     manifest = json.loads((site_dir / "figures" / "manifest.json").read_text())
     assert manifest and all(entry["site_version"] == label for entry in manifest)
     for page in ("index.html", "observation/index.html", "notebooks/observation/index.html"):
@@ -254,7 +257,7 @@ def test_every_build_names_its_version_commit_and_date(site_dir, all_pdfs, page_
     entry = code[code.index("@misc{deep-collapse-site"):]
     entry = entry[:entry.index("\n}") + 2]
     assert re.search(rf'version = "{re.escape(stamp["version"])}"', entry), entry
-    assert re.search(rf'date = "{stamp["date"][:10]}"', entry), entry
+    assert not stamp["date"] or re.search(rf'date = "{stamp["date"][:10]}"', entry), entry
     assert re.search(rf'note = ".*Commit {re.escape(stamp["commit"])}"', entry), entry
 
 
