@@ -55,13 +55,14 @@ class FigureFiles:
     spec: str
     csv: str
     svg: str
+    stacked_svg: str  # the same chart with its side-by-side views stacked, for narrow columns (side-by-side charts only)
     script: str  # hands the spec to the page (works from file://, where fetch does not)
     source: str  # the figure module's code
 
     @classmethod
     def of(cls, figure_id: str, module_name: str) -> "FigureFiles":
         return cls(spec=f"{figure_id}.vl.json", csv=f"{figure_id}.csv", svg=f"{figure_id}.svg",
-                   script=f"js/{figure_id}.js", source=f"src/{module_name.rpartition('.')[2]}.py")
+                   stacked_svg=f"{figure_id}.stacked.svg", script=f"js/{figure_id}.js", source=f"src/{module_name.rpartition('.')[2]}.py")
 
 
 def csv_text(rows: list[Row]) -> str:

@@ -282,6 +282,15 @@ def static_spec(spec: dict[str, Any]) -> dict[str, Any]:
     return static
 
 
+def stacked_spec(spec: dict[str, Any]) -> dict[str, Any] | None:
+    """A chart of side-by-side views with its views one above another (a narrow column shows this
+    layout; figures.js stacks the interactive chart the same way), or None for any other chart."""
+    if "hconcat" not in spec:
+        return None
+    stacked = {key: value for key, value in spec.items() if key != "hconcat"}
+    return stacked | {"vconcat": spec["hconcat"]}
+
+
 def vl_version() -> str:
     return ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
 
@@ -324,13 +333,17 @@ def export(c: Computed, numbers: dict[str, float], cache_dir: Path | None = None
 def export_files(c: Computed, description: str) -> dict[str, str]:
     spec = vega_lite_spec(c, description)
     names = FigureFiles.of(c.figure.id, module_of(c.figure))
-    return {
+    files = {
         names.spec: json.dumps(spec, indent=1, allow_nan=False) + "\n",
         names.csv: csv_text(c.result.rows),
         names.svg: render_svg(c.figure.id, spec),
         names.script: spec_script(c.figure.id, spec),
         names.source: module_file(module_of(c.figure)).read_text(),
     }
+    stacked = stacked_spec(spec)
+    if stacked is not None:
+        files[names.stacked_svg] = render_svg(c.figure.id, stacked)
+    return files
 
 
 def theme_script() -> str:

@@ -16,6 +16,8 @@ from markupsafe import Markup
 
 from figures_src.figure import FigureFiles
 
+FIGURES = "../../figures/"  # embed/<id>/ → the site root's figures/ folder
+
 # Loaded by every embed page, in this order, from the site's figures/ folder (the scripts every page loads).
 SCRIPTS = ("vendor/vega.js", "theme.js", "figures.js", "export.js")
 
@@ -44,9 +46,7 @@ TEMPLATE = jinja2.Environment(autoescape=True, keep_trailing_newline=True).from_
 </script>
 <main>
 <figure class="dl-figure" id="fig-{{ fid }}">
-<div class="dl-chart" data-figure="{{ fid }}" data-spec="{{ figures }}{{ names.script }}" data-draw="at-once">
-<img class="dl-static" src="{{ figures }}{{ names.svg }}" alt="{{ alt_text }}">
-</div>
+{{ chart }}
 <figcaption><span class="dl-fignum">{{ label }}</span> <strong>{{ title }}.</strong> {{ caption }}
 {%- if chapter %} <a href="{{ chapter }}" target="_blank" rel="noopener">(in its chapter)</a>{% endif %}
 {{ links }}</figcaption>
@@ -83,20 +83,19 @@ def links_html(fid: str, names: FigureFiles, file_url: Callable[[str], str], emb
     return f'<span class="dl-figlinks">{files} · {share}{images}</span>'
 
 
-def page_html(*, fid: str, names: FigureFiles, title: str, label: str, caption_html: str, alt_text: str,
+def page_html(*, fid: str, names: FigureFiles, title: str, label: str, caption_html: str, chart_html: str,
               chapter_url: str | None, embed_address: str, site_name: str, site_description: str,
               favicon: str | None) -> str:
-    """The embed page of one figure. `caption_html` is trusted HTML (the rendered caption); `chapter_url`
+    """The embed page of one figure. `caption_html` and `chart_html` (the chart's placeholder, drawn at once,
+    with file URLs from the site root's figures/ folder, FIGURES) are trusted HTML; `chapter_url`
     leads to the figure in its chapter (relative to the embed page), or None for a figure no chapter shows;
     `favicon` is the site's icon from the site root, if it has one (without it, browsers ask the server
     for /favicon.ico)."""
-    figures = "../../figures/"  # embed/<id>/ → the site root's figures/ folder
     return TEMPLATE.render(
-        fid=fid, names=names, title=title, label=label, caption=Markup(caption_html),
-        alt_text=alt_text, chapter=chapter_url, site_name=site_name, site_description=site_description,
-        favicon=favicon, figures=figures,
-        scripts=SCRIPTS,
-        links=Markup(links_html(fid, names, lambda name: figures + name, embed_address)))
+        fid=fid, title=title, label=label, caption=Markup(caption_html), chart=Markup(chart_html),
+        chapter=chapter_url, site_name=site_name, site_description=site_description,
+        favicon=favicon, figures=FIGURES, scripts=SCRIPTS,
+        links=Markup(links_html(fid, names, lambda name: FIGURES + name, embed_address)))
 
 
 def caption_html(caption: str, extensions: list, extension_configs: dict, page_url: Callable[[str], str]) -> str:

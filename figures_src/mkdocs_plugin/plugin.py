@@ -29,7 +29,7 @@ from mkdocs.utils.meta import get_data
 from figures_src import markers
 from figures_src.figure import FigureError, FigureFiles
 from figures_src.mkdocs_plugin import embed, math, notebooks, print_page
-from figures_src.mkdocs_plugin.chart_space import chart_space
+from figures_src.mkdocs_plugin.chart_space import ChartSpace, chart_space, placeholder_html
 from figures_src.mkdocs_plugin.citations import Bibliography, CitationError, CitationIndex
 from figures_src.mkdocs_plugin.config import FiguresConfig
 from figures_src.mkdocs_plugin.ledger import Ledger, LedgerError, plain
@@ -190,19 +190,23 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
             return get_relative_url(f"figures/{name}", page.url)
 
         caption = markers.expand_values(figure.caption, self.numbers, f"{where} caption")
-        alt_text = html.escape(markers.expand_values(figure.alt_text, self.numbers, f"{where} alt text"))
         home = self.homes.get(fid, (page,))[0]
         elsewhere = "" if home is page else f' <a href="{self.figure_url(fid, page)}">(in its chapter)</a>'
-        space = chart_space(fid, self.exports[fid][names.svg], self.exports[fid][names.spec])
+        chart = placeholder_html(
+            fid, script_url=url(names.script), svg_url=url(names.svg), stacked_svg_url=url(names.stacked_svg),
+            alt_text=markers.expand_values(figure.alt_text, self.numbers, f"{where} alt text"),
+            space=self.chart_space(fid, names))
         return f"""
 <figure class="dl-figure" id="fig-{fid}" markdown="block">
-<div class="dl-chart" data-figure="{fid}" data-spec="{url(names.script)}" style="{space.style()}">
-<img class="dl-static" src="{url(names.svg)}" alt="{alt_text}" width="{space.width}" height="{space.height}" loading="lazy" decoding="async">
-</div>
+{chart}
 <figcaption markdown="span"><a class="dl-fignum" href="#fig-{fid}">{self.label(fid)}</a> **{figure.title}.** {caption}{elsewhere}
 {embed.links_html(fid, names, url, self.embed_address(fid, page.url))}</figcaption>
 </figure>
 """
+
+    def chart_space(self, fid: str, names: FigureFiles) -> ChartSpace:
+        files = self.exports[fid]
+        return chart_space(fid, files[names.svg], files[names.spec], files.get(names.stacked_svg))
 
     def embed_address(self, fid: str, page_url: str) -> str:
         """The embed page of a figure, for iframe code: its published address, or relative to the page."""
@@ -218,9 +222,14 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         page_url = embed.url(fid, config.use_directory_urls)
         home = self.homes.get(fid, (None,))[0]
         caption = markers.expand_values(figure.caption, self.numbers, f"{where}, caption")
+        names = FigureFiles.of(fid, self.pipeline.module_of(figure))
+        chart = placeholder_html(
+            fid, script_url=embed.FIGURES + names.script, svg_url=embed.FIGURES + names.svg,
+            stacked_svg_url=embed.FIGURES + names.stacked_svg,
+            alt_text=markers.expand_values(figure.alt_text, self.numbers, f"{where}, alt text"),
+            space=self.chart_space(fid, names), draw_at_once=True)
         return embed.page_html(
-            fid=fid, names=FigureFiles.of(fid, self.pipeline.module_of(figure)), title=figure.title,
-            label=self.label(fid), alt_text=markers.expand_values(figure.alt_text, self.numbers, f"{where}, alt text"),
+            fid=fid, names=names, title=figure.title, label=self.label(fid), chart_html=chart,
             caption_html=embed.caption_html(caption, config.markdown_extensions, config.mdx_configs,
                                             lambda path: self.page_address(path, page_url, where)),
             chapter_url=f"{self.page_address(home.file.src_uri, page_url, where)}#fig-{fid}" if home else None,

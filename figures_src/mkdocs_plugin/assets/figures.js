@@ -54,16 +54,65 @@
     return loading[id];
   }
 
-  // Single and layered views fill the column by themselves (width "container");
-  // concatenated views get their width from the column here.
-  function fitToColumn(spec, width) {
-    var copy = JSON.parse(JSON.stringify(spec));
-    var inner = Math.max(200, width - 90);
-    (copy.vconcat || []).forEach(function (view) { view.width = inner; });
-    if (copy.hconcat) {
-      copy.hconcat.forEach(function (view) { view.width = Math.max(120, inner / copy.hconcat.length - 30); });
+  // The layout figures.css chose for the chart's column: "stacked" where the column is narrow.
+  function stackedLayout(element) {
+    return getComputedStyle(element).getPropertyValue("--dl-layout").trim() === "stacked";
+  }
+
+  // Side-by-side views one above another, as in the stacked static SVG (pipeline.stacked_spec).
+  function stack(spec) {
+    var stacked = Object.assign({}, spec, { vconcat: spec.hconcat });
+    delete stacked.hconcat;
+    return stacked;
+  }
+
+  // How many views stand side by side in the chart's widest row: the views whose widths are set here to
+  // fit the column. 0 for a single or layered view, which fills the column by itself (width "container").
+  // A facet's column count is known once drawn (Vega-Lite's column_domain data set).
+  function viewsInRow(spec, view) {
+    if (spec.hconcat) return spec.hconcat.length;
+    if (spec.vconcat) return 1;
+    if (spec.facet && spec.facet.column && view) {
+      try { return view.data("column_domain").length; } catch (error) { return 0; }
     }
-    return copy;
+    return 0;
+  }
+
+  var MIN_VIEW_WIDTH = 60; // px; narrower views would be unreadable: the chart overflows and shrinks instead
+
+  // The spec with its views' widths set so the chart is as wide as the column: `overhang` is what axes,
+  // legends, titles and padding add to the views' widths, measured on a drawing (a guess before the first).
+  function sizedViews(spec, width, perRow, overhang) {
+    var sized = JSON.parse(JSON.stringify(spec));
+    var each = Math.max(MIN_VIEW_WIDTH, Math.floor((width - overhang) / perRow));
+    (sized.hconcat || sized.vconcat || []).forEach(function (view) { view.width = each; });
+    if (sized.facet) sized.spec.width = each;
+    return { spec: sized, viewWidth: each };
+  }
+
+  function guessedOverhang(perRow) { return 60 + 30 * perRow; }
+
+  var overhangs = {}; // figure id and layout -> px measured on its last drawing
+
+  // Draws `spec` into `target` at the column's width: once, and again with the measured overhang if the
+  // first drawing came out wider than the column (a drawing wider than its column would be shrunk whole,
+  // text and all).
+  function embedFitted(target, spec, width, key, options) {
+    var embed = function (prepared) { return window.vegaEmbed(target, prepared, options); };
+    var perRow = viewsInRow(spec, null);
+    var first = perRow ? sizedViews(spec, width, perRow, overhangs[key] || guessedOverhang(perRow)) : null;
+    return embed(first ? first.spec : spec).then(function (result) {
+      perRow = viewsInRow(spec, result.view);
+      if (!perRow) return result;
+      var viewWidth = first ? first.viewWidth : spec.spec && spec.spec.width;
+      if (!(viewWidth > 0)) return result;
+      var svg = target.querySelector("svg");
+      var natural = svg ? Number(svg.getAttribute("width")) : 0;
+      overhangs[key] = natural - perRow * viewWidth;
+      if (natural <= width + 0.5) return result;
+      result.view.finalize();
+      return embed(sizedViews(spec, width, perRow, overhangs[key]).spec);
+    });
   }
 
   function merge(base, override) {
@@ -75,7 +124,8 @@
     return out;
   }
 
-  function isConcat(spec) { return Boolean(spec.vconcat || spec.hconcat); }
+  // Charts whose views get their widths from the column (figures.js), not from Vega-Lite's "container".
+  function fitsByWidth(spec) { return Boolean(spec.vconcat || spec.hconcat || spec.facet); }
 
   // Bound params (sliders, menus) of a spec, with their bindings, from every nested view.
   function boundParams(spec) {
@@ -139,34 +189,32 @@
     return promise;
   }
 
+  // A drawing goes into a new, hidden .dl-chart-view and replaces the previous one (or the static SVG)
+  // only when finished, so a redrawing chart never collapses or flickers.
   function draw(element, force) {
     var current = views.get(element);
     var width = element.clientWidth;
+    var stacked = stackedLayout(element);
     if (current && !force && current.scheme === scheme()) return Promise.resolve();
     var id = element.dataset.figure;
     return Promise.all([loadSpec(element), loadVega()]).then(function (loaded) {
       var spec = loaded[0];
       var params = boundParams(spec);
       var state = stateFromUrl(id, params);
-      if (current) {
-        params.forEach(function (p) { state[p.name] = current.view.signal(p.name); });
-        current.view.finalize();
-      }
-      var target = element.querySelector(".dl-chart-view");
-      if (!target) {
-        target = document.createElement("div");
-        target.className = "dl-chart-view";
-        element.appendChild(target);
-      }
+      if (current) params.forEach(function (p) { state[p.name] = current.view.signal(p.name); });
+      var target = document.createElement("div");
+      target.className = "dl-chart-view dl-drawing";
+      element.appendChild(target);
       var options = {
         renderer: "svg",
         actions: false // the caption links the data, SVG and spec; no link to an outside editor
       };
-      var prepared = isConcat(spec) ? fitToColumn(spec, width) : JSON.parse(JSON.stringify(spec));
+      var laidOut = stacked && spec.hconcat ? stack(spec) : JSON.parse(JSON.stringify(spec));
       // The spec carries the light theme; dark mode overrides it key by key (a spec's own config
       // takes precedence over vega-embed's config option, so merge into the spec itself).
-      if (scheme() === "dark") prepared.config = merge(prepared.config || {}, window.dlChartThemes.dark);
-      return window.vegaEmbed(target, prepared, options).then(function (result) {
+      if (scheme() === "dark") laidOut.config = merge(laidOut.config || {}, window.dlChartThemes.dark);
+      var key = id + (stacked ? " stacked" : "");
+      return embedFitted(target, laidOut, width, key, options).then(function (result) {
         Object.keys(state).forEach(function (name) { result.view.signal(name, state[name]); });
         params.forEach(function (p) {
           result.view.addSignalListener(p.name, function (name, value) {
@@ -178,13 +226,19 @@
           // The chart speaks through its root's text alternative (the spec's description) and its
           // controls; the drawing itself (marks, group containers, titles) stays out of the tree.
           target.querySelectorAll("svg").forEach(function (svg) { svg.setAttribute("aria-hidden", "true"); });
-          views.set(element, { view: result.view, scheme: scheme(), width: width, spec: spec });
+          if (current) {
+            current.view.finalize();
+            current.target.remove();
+          }
+          target.classList.remove("dl-drawing");
+          views.set(element, { view: result.view, target: target, scheme: scheme(), width: width, stacked: stacked,
+                               spec: spec });
           element.classList.add("dl-rendered");
           element.dataset.scheme = scheme();
           element.dispatchEvent(new CustomEvent("dl:rendered", { bubbles: true }));
           announceState(element, result.view, params);
         });
-      });
+      }).catch(function (error) { target.remove(); throw error; });
     }).catch(function (error) {
       element.classList.add("dl-failed");
       console.error("figure " + element.dataset.figure + ": " + error.message);
@@ -293,9 +347,10 @@
     document.querySelectorAll(".dl-chart").forEach(function (element) { render(element, false); });
   }
 
-  function rerenderConcatOnResize() {
+  function redrawWhereTheColumnChanged() {
     views.forEach(function (entry, element) {
-      if (isConcat(entry.spec) && Math.abs(element.clientWidth - entry.width) > 8) render(element, true);
+      var relaid = entry.stacked !== stackedLayout(element) && Boolean(entry.spec.hconcat);
+      if (relaid || (fitsByWidth(entry.spec) && Math.abs(element.clientWidth - entry.width) > 8)) render(element, true);
     });
   }
 
@@ -325,7 +380,7 @@
   var resizeTimer;
   window.addEventListener("resize", function () {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(rerenderConcatOnResize, 200);
+    resizeTimer = setTimeout(redrawWhereTheColumnChanged, 200);
   });
 
   ["pointerdown", "keydown", "focusin", "wheel", "touchstart"].forEach(function (type) {
