@@ -14,6 +14,8 @@ VEGA = "figures/vendor/vega.js"
 CHAPTER = "consequences/"  # six charts, the last one screens below the first
 LAST_CHART = "#fig-training-by-depth .dl-chart"
 FIRST_CHART_DRAWN = "document.querySelector('.dl-chart.dl-rendered') !== null"
+CHART_PAGES = ("", "observation/", "reasons/", "consequences/", "solutions/")  # the overview repeats their charts
+SIDE_BY_SIDE = "solutions-summary"  # five views in a row on a wide screen
 
 
 def open_page(browser, url, width=1280, height=900):
@@ -80,7 +82,7 @@ def test_reading_down_a_chapter_shifts_nothing_in_view(browser, site_url, width)
     """A reader scrolls through each chapter while its charts replace their static SVGs as they come near: the
     cumulative layout shift stays below 0.02 (Lighthouse's "good" ends at 0.1). A chart whose drawn height
     differs from its SVG's grows below the viewport, where nothing in view moves."""
-    for path in ("observation/", "reasons/", "consequences/", "solutions/"):
+    for path in CHART_PAGES:
         page = browser.new_page(viewport={"width": width, "height": 900})
         page.add_init_script(RECORD_SHIFTS)
         page.goto(site_url + path)
@@ -120,3 +122,64 @@ def test_charts_expose_their_text_alternative_and_controls_not_their_marks(brows
     assert names == alts and len(names) == 3
     assert roles.count("slider") >= 2  # the layer sliders stay reachable
     page.close()
+
+
+DRAW_AND_MEASURE = """async () => {
+  const out = [];
+  for (const chart of document.querySelectorAll('.dl-chart')) {
+    const reserved = parseFloat(getComputedStyle(chart).minHeight);
+    await window.dlFigures.draw(chart);
+    const view = chart.querySelector('.dl-chart-view');  // the drawing and its controls
+    out.push({figure: chart.dataset.figure, column: chart.clientWidth,
+              natural: Number(view.querySelector('svg').getAttribute('width')),
+              drawn: view.getBoundingClientRect().height, reserved: reserved});
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_every_chart_is_drawn_at_full_size_in_the_space_kept_for_it(browser, site_url, width):
+    """A chart wider than its column would be shrunk whole, its text with it (on a phone, to half size); a drawing
+    shorter than its reserved space would leave a blank band under it. Every chart on every chapter fits its
+    column at its own size (2 % for font differences) and fills the height kept for it."""
+    problems = []
+    for path in CHART_PAGES:
+        page, _ = open_page(browser, site_url + path, width=width)
+        for chart in page.evaluate(DRAW_AND_MEASURE):
+            if chart["natural"] > 1.02 * chart["column"]:
+                problems.append(f"{path or 'home'} {chart['figure']}: drawn {chart['natural']:.0f} px wide in a "
+                                f"{chart['column']} px column")
+            if chart["drawn"] < chart["reserved"] - 2:
+                problems.append(f"{path or 'home'} {chart['figure']}: drawn {chart['drawn']:.0f} px tall in "
+                                f"{chart['reserved']:.0f} px kept for it")
+        page.close()
+    assert problems == [], "\n".join(problems)
+
+
+def layout_of(page, figure):
+    """Whether the figure's static SVG shows its views side by side or stacked, and the same for its drawing."""
+    chart = f'#fig-{figure} .dl-chart'
+    static = page.eval_on_selector(chart, """e => Array.from(e.querySelectorAll('img.dl-static'))
+        .filter(i => getComputedStyle(i).display !== 'none').map(i => i.src.split('/').pop())""")
+    page.eval_on_selector(chart, "e => window.dlFigures.draw(e)")
+    size = page.eval_on_selector(chart + " .dl-chart-view svg", "s => [s.getBoundingClientRect().width, "
+                                                                  "s.getBoundingClientRect().height]")
+    return static, size
+
+
+def test_views_side_by_side_stack_in_a_narrow_column_and_only_the_image_shown_loads(browser, site_url):
+    wide, requests = open_page(browser, site_url + "solutions/", width=1280)
+    static, (width, height) = layout_of(wide, SIDE_BY_SIDE)
+    assert static == [f"{SIDE_BY_SIDE}.svg"] and width > 2 * height
+    wide.close()
+    narrow, requests = open_page(browser, site_url + "solutions/", width=390)
+    narrow.locator(f"#fig-{SIDE_BY_SIDE}").scroll_into_view_if_needed()
+    narrow.wait_for_load_state("networkidle")
+    static, (width, height) = layout_of(narrow, SIDE_BY_SIDE)
+    assert static == [f"{SIDE_BY_SIDE}.stacked.svg"] and height > 2 * width
+    assert not any(u.endswith(f"/{SIDE_BY_SIDE}.svg") for u in requests)  # the hidden wide image is not fetched
+    narrow.set_viewport_size({"width": 1280, "height": 900})  # turned to landscape on a tablet: side by side again
+    narrow.wait_for_function(f"""(() => {{ const s = document.querySelector('#fig-{SIDE_BY_SIDE} .dl-chart-view svg');
+        return s && s.getBoundingClientRect().width > 2 * s.getBoundingClientRect().height; }})()""", timeout=30_000)
+    narrow.close()

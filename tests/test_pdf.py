@@ -152,6 +152,15 @@ def test_no_interaction_hint_on_paper_though_the_web_pages_have_them(site_dir, p
             assert hint is None, f"{path}, page {number}: {hint[0]!r} in {text[max(0, hint.start() - 80):hint.end() + 40]!r}"
 
 
+def test_a_caption_links_line_on_paper_has_no_separator_left_by_a_hidden_button(page_texts):
+    """On screen the line reads "data (CSV) · SVG · Vega-Lite spec · source · copy link · …"; the buttons are
+    hidden on paper, and their separators with them."""
+    for path, pages in page_texts.items():
+        for number, text in enumerate(pages, start=1):
+            dangling = re.search(r"source\s*·", text)
+            assert dangling is None, f"{path}, page {number}: {text[max(0, dangling.start() - 60):dangling.end() + 20]!r}"
+
+
 def chart_operators(page) -> int:
     """Path-painting and path-building operators in the page's content: a chart's marks and axes."""
     content = page.get_contents()

@@ -113,7 +113,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     color = alt.Color("kind:N", title=None, sort=kinds, scale=alt.Scale(domain=kinds, range=["#0072B2", "#E69F00"]),
                       legend=line_legend(labelLimit=400, direction="vertical"))
     layers = data.transform_filter("datum.panel == 'layers' && datum.depth == depth")
-    x = alt.X("layer:Q", title="weight matrix Wˡ (l = 1: first layer, L + 1: readout)",
+    x = alt.X("layer:Q", title="weight matrix Wˡ (L + 1: the readout)",
               scale=alt.Scale(nice=False, zero=False))
     y = alt.Y("norm:Q", title="gradient norm ÷ rms error (log scale)", scale=alt.Scale(type="log"))
     tooltip = [alt.Tooltip("kind:N", title="what"), alt.Tooltip("layer:Q", title="l"),
@@ -148,7 +148,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
             x=depth_x, y=share_y, detail="kind:N", color=alt.value(theme.THEORY_COLOR),
             tooltip=[alt.Tooltip("kind:N"), "depth:Q", alt.Tooltip("share:Q", format=".3g", title="infinite width")]),
     ).properties(height=theme.HEIGHT - 110, title=alt.Title(
-        "How strongly the gradient responds to input-dependent errors", subtitle="relative to a shift of all outputs",
+        ["How strongly the gradient responds", "to input-dependent errors"], subtitle="relative to a shift of all outputs",
         fontSize=13))
     return alt.vconcat(top, bottom, spacing=18).resolve_scale(color="independent")
 

@@ -59,7 +59,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         stage=f"{dumps(STAGES)}[datum.key]").mark_line(strokeWidth=2.2).encode(
         x=alt.X("x:Q", title="value of the neuron for one input", scale=alt.Scale(domain=[-3.5, 5], nice=False)),
         y=alt.Y("density:Q", title="density over inputs"),
-        color=alt.Color("stage:N", title=None, scale=stage_colors, sort=list(STAGES.values())),
+        color=alt.Color("stage:N", title=None, scale=stage_colors, sort=list(STAGES.values()),
+                        legend=alt.Legend(direction="vertical")),
         strokeDash=alt.StrokeDash("stage:N", title=None, sort=list(STAGES.values()),
                                   scale=alt.Scale(domain=list(STAGES.values()), range=[[5, 3], [1, 0], [1, 0]])),
     )
@@ -70,13 +71,13 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     one_neuron = alt.layer(densities, mass_rule).add_params(corr, offset).properties(
         height=theme.HEIGHT - 80, width=theme.STATIC_WIDTH - 90,
         title=alt.Title(alt.expr(
-            f"[{dumps('One neuron over inputs: mean √c·z, variance 1 − c')}, "
+            f"[{dumps('One neuron over inputs:')}, {dumps('mean √c·z, variance 1 − c')}, "
             f"{dumps('orange bar: the ReLU sets ')} + format(cumulativeNormal(0, sqrt(corr) * offset, max(sqrt(1 - corr), 0.01)), '.0%')"
             f" + {dumps(' of inputs to 0')}]")))
     parts = alt.Chart(table(rows)).transform_filter("abs(datum.c - corr) < 0.001")
     bars = parts.transform_calculate(order=f"datum.part == {dumps(FAKE)} ? 0 : 1").mark_bar(height=26).encode(
         y=alt.Y("stage:N", title=None, sort=list(STAGES.values())),
-        x=alt.X("value:Q", title="second moment over inputs, averaged over neurons (q = 1)", stack="zero",
+        x=alt.X("value:Q", title="second moment over inputs (q = 1)", stack="zero",
                 scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("part:N", title=None, sort=[FAKE, MEANINGFUL], legend=alt.Legend(labelLimit=300, direction="vertical"),
                         scale=alt.Scale(domain=[FAKE, MEANINGFUL], range=["#A9CCE8", theme.ARCHITECTURE_COLORS["plain"]])),
@@ -85,12 +86,13 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     )
     f = "(sqrt(1 - corr * corr) + (PI - acos(corr)) * corr) / PI"  # 𝓕(c), the arc-cosine map
     kept = dumps("ReLU keeps ") + f" + format((1 - {f}) / (2 * (1 - corr)), '.1%') + " + dumps(" of the variance")
-    split = (dumps("after ×2: ") + f" + format({f}, '.1%') + " + dumps(" mean² : ") + f" + format(1 - {f}, '.1%') + "
-             + dumps(" variance (was ") + " + format(corr, '.0%') + " + dumps(" : ") + " + format(1 - corr, '.0%') + "
-             + dumps(")"))
+    split = (dumps("after ×2: ") + f" + format({f}, '.1%') + " + dumps(" mean², ") + f" + format(1 - {f}, '.1%') + "
+             + dumps(" variance"))
+    before = (dumps("(before the ReLU: ") + " + format(corr, '.0%') + " + dumps(" and ") + " + format(1 - corr, '.0%') + "
+              + dumps(")"))
     average = bars.properties(
         height=130, width=theme.STATIC_WIDTH - 90,
-        title=alt.Title(alt.expr(f"[{dumps('Averaged over neurons')}, {kept}, {split}]")))
+        title=alt.Title(alt.expr(f"[{dumps('Averaged over neurons')}, {kept}, {split}, {before}]")))
     return alt.vconcat(one_neuron, average, spacing=20).resolve_scale(color="independent", strokeDash="independent")
 
 

@@ -64,18 +64,17 @@ def chart(rows: list, p: dict) -> alt.FacetChart:
                                                             theme.ARCHITECTURE_COLORS["residual"]])
     outputs_dash = alt.Scale(domain=[f"output {j + 1}" for j in range(p["outputs"])], range=[[1, 0], [6, 3], [2, 2]])
     lines = alt.Chart(table(rows)).mark_line(strokeWidth=2).encode(
-        x=alt.X("theta:Q", title="angle θ (radians)", scale=alt.Scale(domain=ANGLE_DOMAIN, nice=False)),
+        x=alt.X("theta:Q", title="angle θ", scale=alt.Scale(domain=ANGLE_DOMAIN, nice=False)),
         y=alt.Y("value:Q", title="output ÷ its RMS", scale=alt.Scale(domain=[-3, 3], clamp=True)),
         color=alt.Color("architecture:N", title=None, scale=colors, legend=None),
-        strokeDash=alt.StrokeDash("output:N", title=None, scale=outputs_dash),
+        strokeDash=alt.StrokeDash("output:N", title=None, scale=outputs_dash, legend=None),  # the caption names them
         detail="output:N",
         tooltip=[alt.Tooltip("architecture:N"), alt.Tooltip("depth:Q"), alt.Tooltip("output:N"),
                  alt.Tooltip("value:Q", format=".2f")],
     ).properties(width=theme.STATIC_WIDTH // 3 - 45, height=150)
     return lines.facet(
         row=alt.Row("architecture:N", title=None, sort=list(ARCHITECTURES),
-                    header=alt.Header(labelAngle=0, labelAlign="left", labelAnchor="start", labelOrient="top",
-                                      labelFontSize=13)),
+                    header=alt.Header(labelFontSize=13)),  # beside its row: a label above would set a minimum width
         column=alt.Column("depth:O", title=None, header=alt.Header(labelExpr="'depth ' + datum.value",
                                                                     labelFontSize=13)),
         spacing={"row": 14, "column": 12},

@@ -123,11 +123,11 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         alt.Chart(alt.InlineData(values=[{"loss": 0.5}, {"loss": p["threshold"]}])).mark_rule(
             color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH).encode(y="loss:Q"),
     ).properties(width="container", height=theme.HEIGHT - 60,
-                 title=alt.Title("Final loss after the budget, each rate of each sweep",
-                                 subtitle=["grey dashed: ½ (a constant prediction) and the threshold",
+                 title=alt.Title("Final loss after the budget at each rate",
+                                 subtitle=["grey dashed: ½ (a constant prediction), threshold",
                                            f"lines: coarse grid, {p['coarse_seeds']} seeds",
-                                           f"dots with 95% intervals: {p['seeds']} seeds at the best rate "
-                                           "(diamond) and its neighbours"]))
+                                           f"dots, 95% intervals: {p['seeds']} seeds at the best",
+                                           "rate (diamond) and its neighbours"]))
     y = alt.Y("reached_share:Q", title=f"share reaching {p['threshold']:g}", scale=alt.Scale(domain=[0, 1]))
     shares = alt.layer(
         coarse.mark_line(strokeWidth=1.5, opacity=0.6, point=True).encode(x=x, y=y, color=color, strokeDash=dash),
@@ -138,7 +138,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
             tooltip=tooltip),
         coarse.mark_point(size=40, opacity=0).encode(x=x, y=y, tooltip=tooltip),
     ).properties(width="container", height=150,
-                 title="Share of runs reaching the threshold within the budget")
+                 title=alt.Title("Share of runs reaching the threshold", subtitle="within the budget"))
     return alt.vconcat(losses, shares, spacing=16).add_params(depth_param)
 
 

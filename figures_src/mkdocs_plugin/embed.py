@@ -74,13 +74,14 @@ def links_html(fid: str, names: FigureFiles, file_url: Callable[[str], str], emb
     (assets/export.js). `file_url` turns a name under figures/ into a link from the page."""
     files = (f'<a href="{file_url(names.csv)}" download>data (CSV)</a> · <a href="{file_url(names.svg)}">SVG</a> · '
              f'<a href="{file_url(names.spec)}">Vega-Lite spec</a> · <a href="{file_url(names.source)}">source</a>')
-    share = (f'<button type="button" class="dl-copy-link" data-anchor="fig-{fid}">copy link</button> · '
+    # The buttons and the separators before them live in one span, hidden on paper (figures.css).
+    share = (f' · <button type="button" class="dl-copy-link" data-anchor="fig-{fid}">copy link</button> · '
              f'<button type="button" class="dl-copy-embed" data-embed="{html.escape(embed_address)}">'
              'copy embed code</button>')
     images = ('<span class="dl-export"> · this view as <button type="button" data-export="png" '
               'aria-label="Download this view as PNG (2× resolution)">PNG</button> · <button type="button" '
               'data-export="svg" aria-label="Download this view as SVG">SVG</button></span>')
-    return f'<span class="dl-figlinks">{files} · {share}{images}</span>'
+    return f'<span class="dl-figlinks">{files}<span class="dl-share">{share}{images}</span></span>'
 
 
 def page_html(*, fid: str, names: FigureFiles, title: str, label: str, caption_html: str, chart_html: str,

@@ -1,16 +1,15 @@
 // The buttons under a caption that take a chart as it is drawn now: PNG (2× resolution, for slides) and
 // SVG downloads with the figure's title and control values ("layer l = 50") above the chart, and the
-// iframe code of the figure's embed page in the same state. Charts are followed only through the
-// dl:state event and window.dlFigures (viewOf, draw) that figures.js provides.
+// iframe code of the figure's embed page in the same state. Charts are reached only through
+// window.dlFigures (viewOf, draw, stateOf, copyText), which figures.js provides.
 (function () {
   "use strict";
   var PNG_SCALE = 2;
   var LINE = 18; // px between the baselines of the lines above the chart
   var PAD = 8;
   var FONT_SIZE = 13;
-  var states = new WeakMap(); // .dl-chart element -> its control values, from its latest dl:state
 
-  document.addEventListener("dl:state", function (event) { states.set(event.target, event.detail.state); });
+  function controlsOf(chart) { return window.dlFigures.stateOf(chart) || {}; }
 
   function chartOf(button) { return button.closest(".dl-figure").querySelector(".dl-chart"); }
 
@@ -30,7 +29,7 @@
       var node = caption && caption.querySelector(selector);
       return node ? node.textContent.trim() : "";
     }).filter(Boolean).join(" ");
-    var state = states.get(chart) || {};
+    var state = controlsOf(chart);
     var controls = Object.keys(state).map(function (name) {
       return controlLabel(chart, name) + " = " + shown(state[name]);
     }).join(" · ");
@@ -38,7 +37,7 @@
   }
 
   function fileName(chart, extension) {
-    var state = states.get(chart) || {};
+    var state = controlsOf(chart);
     var parts = [chart.dataset.figure].concat(Object.keys(state).map(function (name) {
       return name + "-" + shown(state[name]);
     }));
@@ -142,25 +141,13 @@
   // The iframe of the figure's embed page, in the chart's current state, about as tall as the figure here.
   function embedCode(button, chart) {
     var address = new URL(button.dataset.embed, location.href);
-    var state = states.get(chart) || {};
+    var state = controlsOf(chart);
     Object.keys(state).forEach(function (name) {
       address.searchParams.set(chart.dataset.figure + "." + name, shown(state[name]));
     });
     var height = Math.ceil(chart.closest(".dl-figure").getBoundingClientRect().height) + 2 * 24;
     return '<iframe src="' + escapeAttribute(address.href) + '" title="' + escapeAttribute(headLines(chart)[0]) +
       '" width="100%" height="' + height + '" style="border: 0" loading="lazy" allow="clipboard-write"></iframe>';
-  }
-
-  function copy(button, text, label, done) {
-    var confirm = function () {
-      button.textContent = done;
-      setTimeout(function () { button.textContent = label; }, 1500);
-    };
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(confirm, function () { window.prompt(label + ":", text); });
-    } else {
-      window.prompt(label + ":", text);
-    }
   }
 
   document.addEventListener("click", function (event) {
@@ -171,7 +158,7 @@
       var view = window.dlFigures.viewOf(chart);
       if (!view) throw new Error("the chart is not drawn");
       if (button.classList.contains("dl-copy-embed")) {
-        return copy(button, embedCode(button, chart), "copy embed code", "embed code copied");
+        return window.dlFigures.copyText(button, embedCode(button, chart), "copy embed code", "embed code copied");
       }
       var kind = button.dataset.export;
       return (kind === "png" ? png : svg)(chart, view).then(function (blob) { download(blob, fileName(chart, kind)); });

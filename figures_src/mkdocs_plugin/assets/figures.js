@@ -133,7 +133,10 @@
     (function walk(node) {
       if (Array.isArray(node)) return node.forEach(walk);
       if (!node || typeof node !== "object") return;
-      (node.params || []).forEach(function (p) { if (p.bind && p.name && p.bind.input) found.push(p); });
+      (node.params || []).forEach(function (p) {
+        var seen = found.some(function (q) { return q.name === p.name; }); // a param repeated in nested views is one control
+        if (p.bind && p.name && p.bind.input && !seen) found.push(p);
+      });
       ["vconcat", "hconcat", "layer", "concat"].forEach(function (key) { walk(node[key]); });
     })(spec);
     return found;
@@ -195,7 +198,8 @@
     var current = views.get(element);
     var width = element.clientWidth;
     var stacked = stackedLayout(element);
-    if (current && !force && current.scheme === scheme()) return Promise.resolve();
+    var colours = scheme(); // the scheme this drawing is made in; the reader may switch while it loads
+    if (current && !force && current.scheme === colours) return Promise.resolve();
     var id = element.dataset.figure;
     return Promise.all([loadSpec(element), loadVega()]).then(function (loaded) {
       var spec = loaded[0];
@@ -212,7 +216,7 @@
       var laidOut = stacked && spec.hconcat ? stack(spec) : JSON.parse(JSON.stringify(spec));
       // The spec carries the light theme; dark mode overrides it key by key (a spec's own config
       // takes precedence over vega-embed's config option, so merge into the spec itself).
-      if (scheme() === "dark") laidOut.config = merge(laidOut.config || {}, window.dlChartThemes.dark);
+      if (colours === "dark") laidOut.config = merge(laidOut.config || {}, window.dlChartThemes.dark);
       var key = id + (stacked ? " stacked" : "");
       return embedFitted(target, laidOut, width, key, options).then(function (result) {
         Object.keys(state).forEach(function (name) { result.view.signal(name, state[name]); });
@@ -231,12 +235,13 @@
             current.target.remove();
           }
           target.classList.remove("dl-drawing");
-          views.set(element, { view: result.view, target: target, scheme: scheme(), width: width, stacked: stacked,
-                               spec: spec });
+          views.set(element, { view: result.view, target: target, scheme: colours, width: width, stacked: stacked,
+                               spec: spec, params: params });
           element.classList.add("dl-rendered");
-          element.dataset.scheme = scheme();
+          element.dataset.scheme = colours;
           element.dispatchEvent(new CustomEvent("dl:rendered", { bubbles: true }));
           announceState(element, result.view, params);
+          if (scheme() !== colours) return render(element, true);
         });
       }).catch(function (error) { target.remove(); throw error; });
     }).catch(function (error) {
@@ -247,12 +252,30 @@
 
   // Other scripts (reactive numbers, image export, embeds) follow a chart through this event and the
   // window.dlFigures API below, never through figures.js internals.
-  function announceState(element, view, params) {
+  function stateOf(view, params) {
     var state = {};
     params.forEach(function (p) { state[p.name] = view.signal(p.name); });
+    return state;
+  }
+
+  function announceState(element, view, params) {
     element.dispatchEvent(new CustomEvent("dl:state", {
-      bubbles: true, detail: { figure: element.dataset.figure, state: state }
+      bubbles: true, detail: { figure: element.dataset.figure, state: stateOf(view, params) }
     }));
+  }
+
+  // Text to the clipboard, where the page may write it (https, localhost), else in a prompt to copy by hand;
+  // the button says `done` for a moment.
+  function copyText(button, text, label, done) {
+    var confirm = function () {
+      button.textContent = done;
+      setTimeout(function () { button.textContent = label; }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(confirm, function () { window.prompt(label + ":", text); });
+    } else {
+      window.prompt(label + ":", text);
+    }
   }
 
   // Same object as loader.js made, so a reference another script took early keeps working.
@@ -260,7 +283,11 @@
     // The drawn Vega view of a .dl-chart element, or null while it is not drawn.
     viewOf: function (element) { var entry = views.get(element); return entry ? entry.view : null; },
     // Draws the chart now, seen or not, if it is not drawn yet; resolves when it is.
-    draw: function (element) { return render(element, false); }
+    draw: function (element) { return render(element, false); },
+    // The chart's control values now ({name: value}), or null while it is not drawn: what a script that
+    // arrives after the chart's dl:state events reads.
+    stateOf: function (element) { var entry = views.get(element); return entry ? stateOf(entry.view, entry.params) : null; },
+    copyText: copyText
   });
 
   // When charts draw: the one the link's #fragment points at, at once; those on the first screen keep
@@ -356,16 +383,7 @@
 
   // The link keeps the figures' current state (the query) and points at this figure.
   function copyLink(button) {
-    var url = location.href.split("#")[0] + "#" + button.dataset.anchor;
-    var done = function () {
-      button.textContent = "link copied";
-      setTimeout(function () { button.textContent = "copy link"; }, 1500);
-    };
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(url).then(done, function () { window.prompt("Link to this figure:", url); });
-    } else {
-      window.prompt("Link to this figure:", url);
-    }
+    copyText(button, location.href.split("#")[0] + "#" + button.dataset.anchor, "copy link", "link copied");
   }
 
   document.addEventListener("click", function (event) {

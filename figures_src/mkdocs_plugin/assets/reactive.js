@@ -10,13 +10,23 @@
     return Object.keys(state).sort().map(function (name) { return name + "=" + String(state[name]); }).join("&");
   }
 
-  document.addEventListener("dl:state", function (event) {
-    var detail = event.detail || {};
-    var key = settingKey(detail.state || {});
+  function show(figure, state) {
+    var key = settingKey(state);
     document.querySelectorAll(".dl-reactive").forEach(function (number) {
-      if (number.dataset.figure !== detail.figure) return;
+      if (number.dataset.figure !== figure) return;
       var texts = JSON.parse(number.dataset.states);
       if (Object.prototype.hasOwnProperty.call(texts, key)) number.textContent = texts[key];
     });
+  }
+
+  document.addEventListener("dl:state", function (event) {
+    var detail = event.detail || {};
+    show(detail.figure, detail.state || {});
+  });
+
+  // Charts drawn before this script arrived (a #fig- link, a cached figures.js) announced their state already.
+  document.querySelectorAll(".dl-chart").forEach(function (chart) {
+    var state = window.dlFigures && window.dlFigures.stateOf ? window.dlFigures.stateOf(chart) : null;
+    if (state) show(chart.dataset.figure, state);
   });
 })();
