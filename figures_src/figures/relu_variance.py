@@ -72,8 +72,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         height=theme.HEIGHT - 80, width=theme.STATIC_WIDTH - 90,
         title=alt.Title(alt.expr(
             f"[{dumps('One neuron over inputs:')}, {dumps('mean √c·z, variance 1 − c')}, "
-            f"{dumps('orange bar: the ReLU sets ')} + format(cumulativeNormal(0, sqrt(corr) * offset, max(sqrt(1 - corr), 0.01)), '.0%')"
-            f" + {dumps(' of inputs to 0')}]")))
+            f"{dumps('orange bar: ')} + format(cumulativeNormal(0, sqrt(corr) * offset, max(sqrt(1 - corr), 0.01)), '.0%')"
+            f" + {dumps(' of inputs set to 0')}]")))
     parts = alt.Chart(table(rows)).transform_filter("abs(datum.c - corr) < 0.001")
     bars = parts.transform_calculate(order=f"datum.part == {dumps(FAKE)} ? 0 : 1").mark_bar(height=26).encode(
         y=alt.Y("stage:N", title=None, sort=list(STAGES.values())),
