@@ -15,7 +15,7 @@ from mkdocs.utils.yaml import yaml_load
 from pypdf import PdfReader
 
 from figures_src.mkdocs_plugin.site_config import site_extra, site_url_of
-from figures_src.mkdocs_plugin.version import UNKNOWN_COMMIT, UNKNOWN_VERSION, VersionError, build_version
+from figures_src.mkdocs_plugin.version import COMMIT_DIGITS, UNKNOWN_COMMIT, UNKNOWN_VERSION, VersionError, build_version
 from tests.conftest import PDF, ROOT
 
 CHAPTER_PDFS = site_extra(ROOT)["chapter_pdfs"]
@@ -240,7 +240,7 @@ def test_every_build_names_its_version_commit_and_date(site_dir, all_pdfs, page_
     assert stamp["version"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     label = stamp["label"]
     if (ROOT / ".git").exists():
-        assert stamp["commit"].removesuffix("+dirty") == git("log", "-1", "--format=%h")
+        assert stamp["commit"].removesuffix("+dirty") == git("log", "-1", "--format=%H")[:COMMIT_DIGITS]
         assert stamp["date"] == git("log", "-1", "--format=%cI") and stamp["date"][:10] in label
     else:  # a copy of the project without its history (the benchmark times the suite on one)
         assert stamp["commit"] == UNKNOWN_COMMIT and stamp["date"] == ""
@@ -274,11 +274,13 @@ def repository(tmp_path) -> Path:
 
 def test_a_clean_checkout_gives_version_commit_and_commit_date(repository):
     stamp = build_version(repository)
-    assert (stamp.version, stamp.commit, stamp.date) == ("3.1.4", git("log", "-1", "--format=%h", cwd=repository),
+    assert (stamp.version, stamp.commit, stamp.date) == ("3.1.4", git("log", "-1", "--format=%H", cwd=repository)[:12],
                                                          "2025-03-14T15:09:26+01:00")
     assert stamp.label == f"version 3.1.4, commit {stamp.commit} of 2025-03-14"
     (repository / "site").mkdir()
     (repository / "site" / "index.html").write_text("built")  # ignored: not a change to the sources
+    assert build_version(repository).commit == stamp.commit
+    git("config", "core.abbrev", "5", cwd=repository)  # a clone that abbreviates otherwise stamps the same hash
     assert build_version(repository).commit == stamp.commit
 
 
