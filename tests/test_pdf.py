@@ -11,11 +11,14 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from mkdocs.exceptions import PluginError
 from mkdocs.utils.yaml import yaml_load
 from pypdf import PdfReader
 
+from figures_src.mkdocs_plugin.plugin import FiguresPlugin
 from figures_src.mkdocs_plugin.site_config import site_extra, site_url_of
-from figures_src.mkdocs_plugin.version import COMMIT_DIGITS, UNKNOWN_COMMIT, UNKNOWN_VERSION, VersionError, build_version
+from figures_src.mkdocs_plugin.version import (COMMIT_DIGITS, UNKNOWN_COMMIT, UNKNOWN_VERSION, BuildVersion,
+                                               VersionError, build_version)
 from tests.conftest import PDF, ROOT
 
 CHAPTER_PDFS = site_extra(ROOT)["chapter_pdfs"]
@@ -331,3 +334,17 @@ def test_the_instructors_example_link_sets_a_real_parameter_of_a_real_figure(sit
     assert parameter in params, f"{figure} has no parameter {parameter!r}: {sorted(params)}"
     bind = params[parameter]["bind"]
     assert bind["min"] <= float(value) <= bind["max"] and float(value) != params[parameter]["value"]
+
+
+def test_a_print_page_without_its_cover_stops_the_build_with_a_message_naming_it(tmp_path):
+    """The cover carries the version stamp: a print page without one (add_cover_page off) is a build error
+    naming the page, not a traceback."""
+    (tmp_path / "print_page").mkdir()
+    (tmp_path / "print_page" / "index.html").write_text('<html><body><section class="print-page" id="index">'
+                                                        "</section></body></html>")
+    plugin = FiguresPlugin()
+    plugin.notebook_styles, plugin.published = {}, {}
+    plugin.version = BuildVersion("3.1.4", UNKNOWN_COMMIT, "")
+    config = type("Config", (), {"site_dir": str(tmp_path), "site_url": "https://example.org/"})()
+    with pytest.raises(PluginError, match=r"^print_page/index\.html: the print page has no cover table"):
+        plugin.on_post_build(config)
