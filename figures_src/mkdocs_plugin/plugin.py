@@ -28,7 +28,7 @@ from mkdocs.utils.meta import get_data
 
 from figures_src import markers
 from figures_src.figure import FigureError, FigureFiles
-from figures_src.mkdocs_plugin import embed, math, notebooks, print_page
+from figures_src.mkdocs_plugin import embed, math, notebooks, print_page, reading_time
 from figures_src.mkdocs_plugin.chart_space import chart_space
 from figures_src.mkdocs_plugin.citations import Bibliography, CitationError, CitationIndex
 from figures_src.mkdocs_plugin.config import FiguresConfig
@@ -250,7 +250,7 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
                 math.render_toc(page.toc.items, page.file.src_uri)
                 return notebooks.relative_site_links(html_text, page.url, config.site_url or "/", self.published,
                                                      files)
-            return math.render_chapter(html_text, page.file.src_uri)
+            return reading_time.stamp(math.render_chapter(html_text, page.file.src_uri))
 
     def on_page_context(self, context, page: Page, config, nav: Navigation):
         if page.file.src_uri.endswith(".ipynb"):
