@@ -191,8 +191,31 @@ class References(html.parser.HTMLParser):
                 self.figure_data.append(a["data-spec"])
 
 
-# Brought by figures/loader.js to pages with charts only (not in the HTML).
-CHART_SCRIPTS = {"figures/figures.js", "figures/theme.js", "figures/vendor/vega.js"}
+class BenchError(Exception):
+    pass
+
+
+# The chart scripts name the scripts they load as string literals relative to figures/ ("export.js",
+# "vendor/vega.js"); following them from figures/loader.js (the one script in the HTML) counts what a page with
+# charts really fetches, from the built site itself, with no list here to fall out of date.
+LOADED_SCRIPT = re.compile(r"""["']([\w./-]+\.js)["']""")
+
+
+@functools.cache
+def chart_scripts(site: Path) -> frozenset[str]:
+    """Site paths of the scripts figures/loader.js brings to pages with charts, and of those they bring."""
+    found, unread = set(), ["loader.js"]
+    while unread:
+        name = unread.pop()
+        try:
+            source = (site / "figures" / name).read_text()
+        except OSError as error:
+            raise BenchError(f"{site}: cannot read figures/{name}, a chart script the pages load ({error})") from error
+        for loaded in LOADED_SCRIPT.findall(source):
+            if f"figures/{loaded}" not in found:
+                found.add(f"figures/{loaded}")
+                unread.append(loaded)
+    return frozenset(found)
 
 
 @dataclass
@@ -226,7 +249,7 @@ def read_page(site: Path, path: Path) -> Page:
         return found
 
     name = "" if folder == "." else folder + "/"
-    assets = local(parser.assets) | (CHART_SCRIPTS if parser.charts else set())
+    assets = local(parser.assets) | (chart_scripts(site) if parser.charts else set())
     return Page(name, path.stat().st_size, parser.charts, local(parser.figure_data), assets)
 
 

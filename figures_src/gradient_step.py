@@ -30,7 +30,7 @@ def step_terms(net: MLP, x: torch.Tensor, y: torch.Tensor, etas: list[float] = (
     promises (½‖g‖⁴/gᵀHg ÷ L), and the measured decreases at η* of the loss and of its input-dependent part
     (each ÷ its value before the step); η* and the decreases are NaN when gᵀHg ≤ 0 (no minimum along −g).
     `etas`, multiples of ‖g‖²/|gᵀHg| (η* when gᵀHg > 0): both terms and the measured changes along the step,
-    ÷ L, for drawing. The network's parameters are left as they were."""
+    ÷ L, for drawing (none when gᵀHg = 0: the step has no scale). The network's parameters are left as they were."""
     op = HessianOperator(net, x, y)
     g = op.gradient
     gg, ghg = (g @ g).item(), (g @ op(g)).item()
@@ -43,16 +43,19 @@ def step_terms(net: MLP, x: torch.Tensor, y: torch.Tensor, etas: list[float] = (
         set_parameters(net, theta)
         return changed
 
+    nan = float("nan")
+    no_minimum = {"loss": loss, "grad_sq": gg, "ghg": ghg, "eta_star": nan, "best_decrease": nan,
+                  "measured_decrease": nan, "useful_decrease": nan, "curve": []}
+    if ghg == 0:  # flat along −g (g = 0 included): no minimum, and no scale to draw the step on
+        return no_minimum
     unit = gg / abs(ghg)
     curve = []
     for k in etas:
         moved, moved_useful = after(k * unit)
         curve.append({"eta_rel": k, "first": -k * unit * gg / loss, "second": 0.5 * (k * unit) ** 2 * ghg / loss,
                       "measured": (moved - loss) / loss, "useful": (moved_useful - useful) / loss})
-    nan = float("nan")
-    if ghg <= 0:
-        return {"loss": loss, "grad_sq": gg, "ghg": ghg, "eta_star": nan, "best_decrease": nan,
-                "measured_decrease": nan, "useful_decrease": nan, "curve": curve}
+    if ghg < 0:
+        return {**no_minimum, "curve": curve}
     moved, moved_useful = after(unit)
     return {"loss": loss, "grad_sq": gg, "ghg": ghg, "eta_star": unit, "best_decrease": 0.5 * gg * unit / loss,
             "measured_decrease": (loss - moved) / loss, "useful_decrease": (useful - moved_useful) / useful,

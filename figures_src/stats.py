@@ -101,7 +101,9 @@ def mean_ci_columns(per_network: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
 
 def quantile_ci(samples: torch.Tensor, q: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(q-quantile, 95% low, 95% high) over the last axis: the distribution-free interval between the order
-    statistics whose ranks are n·q ∓ 1.96·√(n·q(1 − q)) (the binomial count of samples below the quantile)."""
+    statistics X₍r₎ and X₍s₎ (ranks from 1, clipped to 1 … n) with r = ⌊nq − h⌋ and s = ⌈nq + h⌉ + 1,
+    h = 1.96·√(n·q(1 − q)): the interval covers the quantile when the binomial count of samples below it lies
+    in r … s − 1, a range that contains nq ± h (its normal approximation's 95% range), so it errs wide."""
     n = samples.shape[-1]
     ordered = samples.sort(dim=-1).values
     half = 1.959964 * (n * q * (1 - q)) ** 0.5

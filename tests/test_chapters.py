@@ -5,6 +5,8 @@ import re
 
 import pytest
 
+from figures_src.mkdocs_plugin import reading_time
+
 CHAPTERS = ("observation", "reasons", "consequences", "solutions")
 # Editorial limit: the main text of a chapter (outside collapsible notes and figures) quotes at most this many
 # living numbers; the rest live in "The numbers" notes, captions, CSV files and the Claims page.
@@ -14,11 +16,13 @@ MIN_NOTES = 3
 # text must lie between what a slow and a fast reader need.
 SLOW_WPM, FAST_WPM = 100, 200
 
-MAIN_TEXT = """() => {
+# The browser's count of the main text's words, leaving out what reading_time.py leaves out.
+MAIN_TEXT = """leftOut => {
   const article = document.querySelector('article').cloneNode(true);
   const numbers = [...article.querySelectorAll('.dl-value')].filter(v => !v.closest('details, figure')).length;
-  article.querySelectorAll('details, figure, .arithmatex, .admonition, .dl-page-links').forEach(e => e.remove());
-  return {numbers, words: article.textContent.split(/\\s+/).filter(Boolean).length,
+  const html = article.outerHTML;
+  article.querySelectorAll(leftOut).forEach(e => e.remove());
+  return {numbers, html, words: article.textContent.split(/\\s+/).filter(Boolean).length,
           notes: document.querySelectorAll('article details').length,
           boxes: [...document.querySelectorAll('article .admonition-title')].map(t => t.textContent.trim())};
 }"""
@@ -30,7 +34,7 @@ def chapters(browser, site_url) -> dict[str, dict]:
     found = {}
     for chapter in CHAPTERS:
         page.goto(f"{site_url}{chapter}/")
-        found[chapter] = page.evaluate(MAIN_TEXT)
+        found[chapter] = page.evaluate(MAIN_TEXT, ", ".join(reading_time.LEFT_OUT))
     page.close()
     return found
 
@@ -49,6 +53,28 @@ def test_chapter_opens_with_objectives_a_reading_time_and_the_reference_network(
     assert minutes, boxes[0]
     words = chapters[chapter]["words"]
     assert words / FAST_WPM <= int(minutes[1]) <= words / SLOW_WPM, f"{chapter}: {words} words, {minutes[1]} minutes"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_the_reading_time_is_counted_from_the_words_a_reader_reads(chapters, chapter):
+    """The build's count of the main text (reading_time.py, on the HTML) is the browser's count of the text it
+    shows, formulas and boxes left out; the stated minutes are that count at the site's reading rate."""
+    words = chapters[chapter]["words"]
+    assert reading_time.main_text_words(chapters[chapter]["html"]) == words, chapter
+    assert f"About {reading_time.minutes(words)} minutes" in chapters[chapter]["boxes"][0]
+
+
+def test_the_main_text_leaves_out_formulas_boxes_notes_and_figures():
+    page = "\n".join((
+        "<article><h1>Title</h1>", "<p>Width <math><mi>n</mi></math> grows</p>",
+        '<span class="dl-math"><math><mi>c</mi></math></span>',
+        f'<div class="admonition note"><p class="admonition-title">About {reading_time.MARKER} minutes</p></div>',
+        "<details><summary>More</summary><p>hidden words</p></details>",
+        '<figure><img src="x.svg" alt="a chart"><figcaption>caption words</figcaption></figure>',
+        "<p>last&nbsp;line</p></article>"))
+    assert reading_time.main_text_words(page) == 5  # Title, Width, grows, last, line
+    stamped = reading_time.stamp(page)
+    assert "About 1 minutes" in stamped and reading_time.MARKER not in stamped
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

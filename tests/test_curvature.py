@@ -4,11 +4,14 @@ The dense reference is computed from an independent, purely functional copy of t
 a bug in how the engine reaches the model's parameters (e.g. a detached layer) shows up as a mismatch.
 """
 
+import math
+
 import pytest
 import torch
 
 from figures_src.curvature import (HessianOperator, dense_hessian, flatten, hutchinson_trace, hvp, lanczos,
                                    mse, power_iteration, vector_format)
+from figures_src.gradient_step import step_terms
 from figures_src.model import MLP, MLPConfig, gaussian_inputs, seeded
 
 REL = 1e-4  # the engine's accuracy target on eigenvalues
@@ -306,3 +309,15 @@ def test_hutchinson_trace_is_reproducible_and_exact_on_a_diagonal():
     assert torch.equal(first.samples, second.samples)
     assert (first.ci_low, first.ci_high) == (second.ci_low, second.ci_high)
     assert first.ci_low < first.estimate < first.ci_high
+
+
+def test_a_step_with_no_curvature_along_the_gradient_has_no_best_step():
+    """At a zero of the loss the gradient is zero, so gᵀHg = 0: no η*, no curve, and no division by zero."""
+    net, *_ = small_problem(0)
+    x = gaussian_inputs(10, 5, seeded(1), dtype=torch.float64)
+    with torch.no_grad():
+        y = net(x)
+    terms = step_terms(net, x, y, etas=[0.5, 1.0])
+    assert terms["grad_sq"] == 0 and terms["ghg"] == 0 and terms["curve"] == []
+    assert all(math.isnan(terms[name]) for name in ("eta_star", "best_decrease", "measured_decrease",
+                                                    "useful_decrease"))

@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from figures_src.mkdocs_plugin.embed import caption_html
 from tests.conftest import BASE_PATH
 from tests.test_site import SCHEME_RULES, open_page
 
@@ -15,6 +16,15 @@ pytestmark = [pytest.mark.build, pytest.mark.browser]
 
 SITE_CHROME = (".md-header", ".md-sidebar", ".md-footer", ".md-tabs", ".md-search")
 VIEW = "window.dlFigures.viewOf(document.querySelector('.dl-chart'))"
+
+
+def test_a_caption_formula_is_typeset_as_on_the_chapter_pages():
+    rendered = caption_html(r"Gain \(-\eta\lVert g\rVert^2\) of one step, see [why](reasons.md).",
+                            ["pymdownx.arithmatex"], {"pymdownx.arithmatex": {"generic": True}},
+                            lambda path: "../../" + path.removesuffix(".md") + "/", "figure 'x', caption")
+    assert rendered.startswith("Gain <math") and "</math> of one step" in rendered, rendered
+    assert "\\(" not in rendered and "arithmatex" not in rendered
+    assert 'href="../../reasons/"' in rendered
 
 
 def manifest(site_dir) -> list[dict]:

@@ -33,6 +33,21 @@ def test_notebook_math_is_typeset_in_markdown_cells_only():
     assert "<pre>price: $5 and $6</pre>" in out  # an output's dollars are not math
 
 
+def test_notebook_math_after_a_nested_div_in_a_markdown_cell_is_typeset():
+    page = ('<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown jp-MarkdownOutput"><p>Width $n$:</p>'
+            '<div class="admonition note"><p>depth $L$</p></div><p>then $$c_{l+1} = \\mathcal F(c_l)$$ and $q$</p></div>'
+            '<div class="jp-RenderedText"><pre>price: $5 and $6</pre></div>')
+    out = math.render_notebook(page, "notebooks/reasons.ipynb")
+    assert out.count("<math") == 4 and out.count('display="block"') == 1 and "$" not in out.split("<pre>")[0]
+    assert '<div class="admonition note"><p>depth <math' in out
+    assert out.endswith('<div class="jp-RenderedText"><pre>price: $5 and $6</pre></div>')
+
+
+def test_a_notebook_markdown_cell_never_closed_is_named():
+    with pytest.raises(math.MathError, match="^notebooks/reasons.ipynb: a markdown cell's <div> is never closed"):
+        math.render_notebook('<div class="jp-RenderedMarkdown"><p>$n$</p><div></div>', "notebooks/reasons.ipynb")
+
+
 def test_an_operator_name_as_bare_subscript_reads_as_in_tex():
     braced = math.mathml("\\lambda_{\\max}", False, "consequences.md")
     assert math.mathml("\\lambda_\\max", False, "consequences.md") == braced

@@ -11,11 +11,14 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from mkdocs.exceptions import PluginError
 from mkdocs.utils.yaml import yaml_load
 from pypdf import PdfReader
 
+from figures_src.mkdocs_plugin.plugin import FiguresPlugin
 from figures_src.mkdocs_plugin.site_config import site_extra, site_url_of
-from figures_src.mkdocs_plugin.version import UNKNOWN_COMMIT, UNKNOWN_VERSION, VersionError, build_version
+from figures_src.mkdocs_plugin.version import (COMMIT_DIGITS, UNKNOWN_COMMIT, UNKNOWN_VERSION, BuildVersion,
+                                               VersionError, build_version)
 from tests.conftest import PDF, ROOT
 
 CHAPTER_PDFS = site_extra(ROOT)["chapter_pdfs"]
@@ -249,7 +252,7 @@ def test_every_build_names_its_version_commit_and_date(site_dir, all_pdfs, page_
     assert stamp["version"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     label = stamp["label"]
     if (ROOT / ".git").exists():
-        assert stamp["commit"].removesuffix("+dirty") == git("log", "-1", "--format=%h")
+        assert stamp["commit"].removesuffix("+dirty") == git("log", "-1", "--format=%H")[:COMMIT_DIGITS]
         assert stamp["date"] == git("log", "-1", "--format=%cI") and stamp["date"][:10] in label
     else:  # a copy of the project without its history (the benchmark times the suite on one)
         assert stamp["commit"] == UNKNOWN_COMMIT and stamp["date"] == ""
@@ -283,11 +286,13 @@ def repository(tmp_path) -> Path:
 
 def test_a_clean_checkout_gives_version_commit_and_commit_date(repository):
     stamp = build_version(repository)
-    assert (stamp.version, stamp.commit, stamp.date) == ("3.1.4", git("log", "-1", "--format=%h", cwd=repository),
+    assert (stamp.version, stamp.commit, stamp.date) == ("3.1.4", git("log", "-1", "--format=%H", cwd=repository)[:12],
                                                          "2025-03-14T15:09:26+01:00")
     assert stamp.label == f"version 3.1.4, commit {stamp.commit} of 2025-03-14"
     (repository / "site").mkdir()
     (repository / "site" / "index.html").write_text("built")  # ignored: not a change to the sources
+    assert build_version(repository).commit == stamp.commit
+    git("config", "core.abbrev", "5", cwd=repository)  # a clone that abbreviates otherwise stamps the same hash
     assert build_version(repository).commit == stamp.commit
 
 
@@ -338,3 +343,17 @@ def test_the_instructors_example_link_sets_a_real_parameter_of_a_real_figure(sit
     assert parameter in params, f"{figure} has no parameter {parameter!r}: {sorted(params)}"
     bind = params[parameter]["bind"]
     assert bind["min"] <= float(value) <= bind["max"] and float(value) != params[parameter]["value"]
+
+
+def test_a_print_page_without_its_cover_stops_the_build_with_a_message_naming_it(tmp_path):
+    """The cover carries the version stamp: a print page without one (add_cover_page off) is a build error
+    naming the page, not a traceback."""
+    (tmp_path / "print_page").mkdir()
+    (tmp_path / "print_page" / "index.html").write_text('<html><body><section class="print-page" id="index">'
+                                                        "</section></body></html>")
+    plugin = FiguresPlugin()
+    plugin.notebook_styles, plugin.published = {}, {}
+    plugin.version = BuildVersion("3.1.4", UNKNOWN_COMMIT, "")
+    config = type("Config", (), {"site_dir": str(tmp_path), "site_url": "https://example.org/"})()
+    with pytest.raises(PluginError, match=r"^print_page/index\.html: the print page has no cover table"):
+        plugin.on_post_build(config)

@@ -15,10 +15,13 @@ import markdown
 from markupsafe import Markup
 
 from figures_src.figure import FigureFiles
+from figures_src.mkdocs_plugin import math
 
 FIGURES = "../../figures/"  # embed/<id>/ → the site root's figures/ folder
 
-# Loaded by every embed page, in this order, from the site's figures/ folder (the scripts every page loads).
+# Loaded by every embed page, in this order, from the site's figures/ folder: the chart scripts that loader.js
+# brings to chapter pages with charts (figures.js and export.js; figures.js itself fetches Vega and the theme
+# there), loaded directly because an embed page always has its chart.
 SCRIPTS = ("vendor/vega.js", "theme.js", "figures.js", "export.js")
 
 TEMPLATE = jinja2.Environment(autoescape=True, keep_trailing_newline=True).from_string("""\
@@ -99,11 +102,14 @@ def page_html(*, fid: str, names: FigureFiles, title: str, label: str, caption_h
         links=Markup(links_html(fid, names, lambda name: FIGURES + name, embed_address)))
 
 
-def caption_html(caption: str, extensions: list, extension_configs: dict, page_url: Callable[[str], str]) -> str:
-    """A caption's Markdown as inline HTML, with the site's Markdown extensions (chapter pages render it
-    inside the page's own Markdown, where MkDocs resolves links to other pages); `page_url` turns a link to
-    a Markdown page (`reasons.md`) into the page's address from the embed page, as MkDocs would."""
-    rendered = markdown.markdown(caption, extensions=extensions, extension_configs=extension_configs)
+def caption_html(caption: str, extensions: list, extension_configs: dict, page_url: Callable[[str], str],
+                 where: str) -> str:
+    """A caption's Markdown as inline HTML, with the site's Markdown extensions and its formulas as MathML, as
+    on the chapter pages (which render it inside the page's own Markdown, where MkDocs resolves links to other
+    pages); `page_url` turns a link to a Markdown page (`reasons.md`) into the page's address from the embed
+    page, as MkDocs would. A formula Temml cannot read is an error naming `where`."""
+    rendered = math.render_chapter(
+        markdown.markdown(caption, extensions=extensions, extension_configs=extension_configs), where)
     rendered = re.sub(r'href="([^":#]+\.md)(#[^"]*)?"',
                       lambda m: f'href="{page_url(m.group(1))}{m.group(2) or ""}"', rendered)
     return rendered.removeprefix("<p>").removesuffix("</p>")

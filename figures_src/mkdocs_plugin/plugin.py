@@ -28,13 +28,14 @@ from mkdocs.utils.meta import get_data
 
 from figures_src import markers
 from figures_src.figure import FigureError, FigureFiles
-from figures_src.mkdocs_plugin import embed, math, notebooks, print_page
+from figures_src.mkdocs_plugin import embed, math, notebooks, print_page, reading_time
 from figures_src.mkdocs_plugin.chart_space import ChartSpace, chart_space, placeholder_html
 from figures_src.mkdocs_plugin.citations import Bibliography, CitationError, CitationIndex
 from figures_src.mkdocs_plugin.config import FiguresConfig
 from figures_src.mkdocs_plugin.ledger import Ledger, LedgerError, plain
 from figures_src.mkdocs_plugin.math import MathError
 from figures_src.mkdocs_plugin.notebooks import NotebookError
+from figures_src.mkdocs_plugin.print_page import PrintPageError
 from figures_src.mkdocs_plugin.version import VersionError, build_version
 
 log = get_plugin_logger(__name__)
@@ -42,7 +43,8 @@ log = get_plugin_logger(__name__)
 ASSETS = Path(__file__).parent / "assets"
 # On every page; it brings figures.js, export.js and reactive.js, then Vega, to pages with charts.
 STATIC_SCRIPTS = ["figures/loader.js"]
-BUILD_ERRORS = (FigureError, markers.MarkerError, CitationError, NotebookError, LedgerError, VersionError, MathError)
+BUILD_ERRORS = (FigureError, markers.MarkerError, CitationError, NotebookError, LedgerError, VersionError, MathError,
+                PrintPageError)
 
 
 class FiguresPlugin(BasePlugin[FiguresConfig]):
@@ -231,7 +233,8 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
         return embed.page_html(
             fid=fid, names=names, title=figure.title, label=self.label(fid), chart_html=chart,
             caption_html=embed.caption_html(caption, config.markdown_extensions, config.mdx_configs,
-                                            lambda path: self.page_address(path, page_url, where)),
+                                            lambda path: self.page_address(path, page_url, where),
+                                            f"{where}, caption"),
             chapter_url=f"{self.page_address(home.file.src_uri, page_url, where)}#fig-{fid}" if home else None,
             embed_address=self.embed_address(fid, page_url), site_name=config.site_name,
             site_description=config.site_description or "",
@@ -256,7 +259,7 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
                 math.render_toc(page.toc.items, page.file.src_uri)
                 return notebooks.relative_site_links(html_text, page.url, config.site_url or "/", self.published,
                                                      files)
-            return math.render_chapter(html_text, page.file.src_uri)
+            return reading_time.stamp(math.render_chapter(html_text, page.file.src_uri))
 
     def on_page_context(self, context, page: Page, config, nav: Navigation):
         if page.file.src_uri.endswith(".ipynb"):
@@ -280,7 +283,8 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
                 "embed": (config.site_url or "/") + embed.url(fid),
                 "site_version": self.version.label,  # the release and commit these files come from
             })
-            files.append(File.generated(config, embed.file_path(fid), content=self.embed_page(fid, config)))
+            with build_errors():
+                files.append(File.generated(config, embed.file_path(fid), content=self.embed_page(fid, config)))
         files.append(File.generated(config, "figures/manifest.json",
                                     content=json.dumps(manifest, indent=1, allow_nan=False) + "\n"))
         # The release and commit, for the footer of every page (overrides/main.html) and for the PDF.
@@ -297,9 +301,10 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
             stylesheet.parent.mkdir(parents=True, exist_ok=True)
             stylesheet.write_text("\n".join(self.notebook_styles) + "\n")
         # Notebook pages are left out of the print (mkdocs.yml); links to them lead to the web site.
-        print_page.mend_print_page(Path(config.site_dir), config.site_url or "/",
-                                   [path for path, uri in self.published.items() if uri.endswith(".ipynb")],
-                                   self.version.label)
+        with build_errors():
+            print_page.mend_print_page(Path(config.site_dir), config.site_url or "/",
+                                       [path for path, uri in self.published.items() if uri.endswith(".ipynb")],
+                                       self.version.label)
 
     def on_serve(self, server, config, builder):
         server.watch(str(Path(importlib.import_module("figures_src").__file__).parent))

@@ -6,6 +6,12 @@ import re
 from html import escape
 from pathlib import Path
 
+
+
+class PrintPageError(Exception):
+    pass
+
+
 PRINT_SECTION = re.compile(r"""<section class=['"]print-page[^'"]*['"] id=['"]([^'"]+)['"]""")
 
 
@@ -41,12 +47,13 @@ def prefix_print_anchors(html: str, left_out: dict[str, str] | None = None) -> s
     return "".join(pieces) + html[previous:]
 
 
-def stamp_cover(html: str, version_label: str) -> str:
-    """A row "Built from" in the cover page's table: the PDF's first page names the release and commit."""
+def stamp_cover(html: str, version_label: str, where: str) -> str:
+    """A row "Built from" in the cover page's table: the PDF's first page names the release and commit.
+    A print page without a cover table (`where`) is an error."""
     cover = html.find('id="print-site-cover-page"')
     end = html.find("</table>", cover)
     if cover < 0 or end < 0:
-        raise ValueError("the print page has no cover table (mkdocs.yml: print-site add_cover_page)")
+        raise PrintPageError(f"{where}: the print page has no cover table (mkdocs.yml: print-site add_cover_page)")
     row = f"<tr><td>Built from</td><td>{escape(version_label)}</td></tr>\n"
     return html[:end] + row + html[end:]
 
@@ -81,5 +88,5 @@ def mend_print_page(site_dir: Path, site_url: str, left_out_pages: list[str], ve
     for print_page in (site_dir / "print_page" / "index.html", site_dir / "print_page.html"):  # with or without
         if print_page.exists():                                                              # directory URLs
             html = prefix_print_anchors(home_page_links(valid_markup(print_page.read_text())), left_out)
-            html = stamp_cover(html, version_label)
+            html = stamp_cover(html, version_label, str(print_page.relative_to(site_dir)))
             print_page.write_text(rebase_home_specs(html) if print_page.parent.name == "print_page" else html)

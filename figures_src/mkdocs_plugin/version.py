@@ -1,7 +1,7 @@
 """Which release and which commit a build shows, so a citation pins what a reader saw.
 
-The version is pyproject.toml's ("unknown" without one); the commit is the short hash of the checkout the
-site is built from, with "+dirty" when files differ from it, and the date is the commit's own (not the wall
+The version is pyproject.toml's ("unknown" without one); the commit is the first COMMIT_DIGITS hex digits of the hash of the
+checkout the site is built from, with "+dirty" when files differ from it, and the date is the commit's own (not the wall
 clock: a rebuild of the same commit gives the same bytes). Built from a copy without git (a tarball), the
 commit is "unknown commit" and the date empty.
 """
@@ -13,6 +13,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 UNKNOWN_COMMIT = "unknown commit"
+# A fixed length, not git's %h, whose length depends on the clone (a shallow CI clone abbreviates shorter than a
+# full one), so every clone of a commit stamps the same bytes; 12 digits stay unique in any real history.
+COMMIT_DIGITS = 12
 UNKNOWN_VERSION = "unknown"  # a site built without the project's pyproject.toml (a scratch site)
 
 
@@ -23,7 +26,7 @@ class VersionError(Exception):
 @dataclass(frozen=True)
 class BuildVersion:
     version: str  # "0.2.0"
-    commit: str  # "1a2b3c4", "1a2b3c4+dirty" or UNKNOWN_COMMIT
+    commit: str  # "1a2b3c4d5e6f", "1a2b3c4d5e6f+dirty" or UNKNOWN_COMMIT
     date: str  # the commit's date, ISO 8601 ("2026-11-28T00:22:00+00:00"); "" without git
 
     @property
@@ -32,7 +35,7 @@ class BuildVersion:
 
     @property
     def label(self) -> str:
-        """"version 0.2.0, commit 1a2b3c4 of 2026-11-28", as the footer, the PDF and the citation say it."""
+        """"version 0.2.0, commit 1a2b3c4d5e6f of 2026-11-28", as the footer, the PDF and the citation say it."""
         commit = f"commit {self.commit}" if self.commit != UNKNOWN_COMMIT else self.commit
         return f"version {self.version}, {commit}" + (f" of {self.day}" if self.day else "")
 
@@ -55,7 +58,7 @@ def project_version(root: Path) -> str:
 
 
 def git_commit(root: Path) -> tuple[str, str]:
-    """(short hash, maybe with "+dirty"; commit date), or (UNKNOWN_COMMIT, "") when `root` is not the top
+    """(hash cut to COMMIT_DIGITS, maybe with "+dirty"; commit date), or (UNKNOWN_COMMIT, "") when `root` is not the top
     of a git checkout (a tarball unpacked inside some other repository must not take that one's commit)."""
     def git(*arguments: str) -> str:
         return subprocess.run(["git", "-C", str(root), *arguments], capture_output=True, text=True,
@@ -64,8 +67,8 @@ def git_commit(root: Path) -> tuple[str, str]:
     try:
         if Path(git("rev-parse", "--show-toplevel")).resolve() != root.resolve():
             return UNKNOWN_COMMIT, ""
-        commit, date = git("log", "-1", "--format=%h %cI").split()
+        commit, date = git("log", "-1", "--format=%H %cI").split()
         dirty = git("status", "--porcelain")  # changed, staged or new files, ignored ones (caches, site/) aside
     except (OSError, subprocess.CalledProcessError, ValueError):  # no git, no repository, or no commit yet
         return UNKNOWN_COMMIT, ""
-    return commit + ("+dirty" if dirty else ""), date
+    return commit[:COMMIT_DIGITS] + ("+dirty" if dirty else ""), date

@@ -29,10 +29,17 @@
   }
 
   // figures.js replaces these two functions on the same object, so a reference taken early keeps working.
-  window.dlFigures = {
-    viewOf: function () { return null; },
-    draw: function (element) { return loadFigures().then(function () { return window.dlFigures.draw(element); }); }
-  };
+  // If figures.js loads but fails before replacing them, draw is still this stand-in: calling it again would
+  // loop through resolved promises for ever (a frozen page, a PDF printer that never finishes), so it fails.
+  function standInDraw(element) {
+    return loadFigures().then(function () {
+      if (window.dlFigures.draw === standInDraw) {
+        throw new Error("figures.js loaded but did not set up window.dlFigures.draw (see its error above)");
+      }
+      return window.dlFigures.draw(element);
+    });
+  }
+  window.dlFigures = {viewOf: function () { return null; }, draw: standInDraw};
 
   function pageReady() {
     if (document.querySelector(".dl-chart")) loadFigures();
