@@ -114,20 +114,30 @@ def end_labels(chart: alt.Chart, x: Position, y: Position, group: str, text: str
         end=f"max({x_field})", groupby=[group]).transform_filter(f"datum['{x_field}'] == datum.end").transform_calculate(
         label=text, place=f"{json.dumps({str(k): v for k, v in places.items()})}[datum['{group}']] || 'above'")
     return alt.layer(*(
-        ends.transform_filter(f"datum.place == '{place}'").mark_text(
-            align="right", dx=2, fontSize=11, fontWeight="bold", **style).encode(
-            x=x, y=y, text="label:N", color=color)
+        haloed(ends.transform_filter(f"datum.place == '{place}'"), {"x": x, "y": y, "text": "label:N", "color": color},
+               align="right", dx=-2, fontSize=11, fontWeight="bold", **style)
         for place, style in LABEL_PLACES.items() if place == "above" or place in places.values()))
 
 
+def haloed(data: alt.Chart, encoding: dict, **mark) -> alt.LayerChart:
+    """A text mark drawn over its own halo (`theme.HALO`: the text outlined in the page's colour), so that
+    it stays readable where it crosses lines and bands, in either colour scheme. The text is drawn inside
+    the end of what it labels (right-aligned, a little to the left), never clipped by the plot's edge."""
+    plain = {key: value for key, value in encoding.items() if key != "color"}
+    return alt.layer(
+        data.mark_text(**{key: value for key, value in mark.items() if key != "color"}, style=theme.HALO).encode(**plain),
+        data.mark_text(**mark).encode(**encoding))
+
+
 def annotation(text: str, x: tuple[Position, float], y: tuple[Position, float], dx: int = 0, dy: int = 0,
-               align: str = "left") -> alt.Chart:
+               align: str = "left") -> alt.LayerChart:
     """A grey note at a data position of a panel, pointing at what the caption asks the reader to see.
     `x` and `y` are (field or channel, value) as in the panel, so the note shares its scales."""
     (x_field, x_channel), (y_field, y_channel) = position(x[0], alt.X), position(y[0], alt.Y)
-    return alt.Chart(alt.Data(values=[{x_field: x[1], y_field: y[1]}])).mark_text(
-        align=align, baseline="middle", dx=dx, dy=dy, fontSize=11, fontStyle="italic",
-        color=theme.ANNOTATION_COLOR).encode(x=x_channel, y=y_channel, text=alt.value(text))
+    return haloed(alt.Chart(alt.Data(values=[{x_field: x[1], y_field: y[1]}])),
+                  {"x": x_channel, "y": y_channel, "text": alt.value(text)},
+                  align=align, baseline="middle", dx=dx, dy=dy, fontSize=11, fontStyle="italic",
+                  color=theme.ANNOTATION_COLOR)
 
 
 ANGLE_DOMAIN = [0, 6.3]  # radians: the whole circle, 0 … 2π
@@ -138,14 +148,16 @@ def angle_x() -> alt.X:
                  scale=alt.Scale(domain=ANGLE_DOMAIN, nice=False))
 
 
-def unit_color() -> alt.Color:
-    """Colour of the few units of φ drawn along the circle."""
-    return alt.Color("unit:N", title=None, scale=alt.Scale(range=theme.CATEGORICAL[1:4]))
+def unit_encodings() -> dict[str, alt.Color | alt.StrokeDash]:
+    """Colour and dash of the few units of φ drawn along the circle: `theme.UNIT_COLORS`, hues that name no
+    architecture and no class, so a unit is never read as a network."""
+    return {"color": alt.Color("unit:N", title=None, scale=alt.Scale(range=theme.UNIT_COLORS)),
+            "strokeDash": alt.StrokeDash("unit:N", title=None, scale=alt.Scale(range=theme.UNIT_DASHES))}
 
 
 # ---------------------------------------------------------------- panels
 
-CLASS_COLORS = ["#E69F00", "#009E73", "#CC79A7"]
+CLASS_COLORS = [theme.ORANGE, "#009E73", "#CC79A7"]
 
 
 def class_strip(circle: alt.Chart, n_points: int, classes: int) -> alt.Chart:
@@ -190,4 +202,12 @@ def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, st
                                                     x2=f"{field}_ci_high:Q", y=y, color=color),
             shown.mark_point(size=80, filled=True, opacity=1).encode(x=x, y=y, color=color, shape=shape, tooltip=tooltip),
         ).properties(height=34 * len(labels), title=alt.Title(title, fontSize=12)))
-    return alt.hconcat(*panels, spacing=6)
+    return alt.hconcat(*panels, spacing=20)  # apart enough that neither titles nor axis labels touch
+
+
+def stacked(panels: list[tuple[alt.Chart | alt.LayerChart, alt.Title]], control: alt.Parameter,
+            width: int, height: int) -> alt.VConcatChart:
+    """Panels of one size, each with its title, one above the other (readable at phone width) and driven by
+    one `control`."""
+    return alt.vconcat(*(panel.properties(width=width, height=height, title=title) for panel, title in panels),
+                       spacing=28).add_params(control)

@@ -1,12 +1,15 @@
 """One look for every chart: palette, type and the Vega config (light, and dark applied in the browser).
 
-Colours are colour-blind safe (Okabe & Ito), and nothing relies on hue alone:
+Colours are colour-blind safe (Okabe & Ito hues), and nothing relies on hue alone. Every colour a mark or
+label is drawn in has a contrast of at least 3:1 against both backgrounds a chart sits on, the light page
+(`LIGHT_BACKGROUND`) and the dark one (`DARK_BACKGROUND`): where an Okabe–Ito colour is too pale (orange, sky
+blue) a darker tone of the same hue stands in.
 
 * An architecture has ONE colour, dash and point shape on every page (`ARCHITECTURE_COLORS`,
   `ARCHITECTURE_DASHES`, `ARCHITECTURE_SHAPES`); a chart gets all three from
   `charts.architecture_encodings(names)`. A new architecture gets an entry in each of the three.
-* A width n of plain networks has one colour (light sky blue for narrow, through the plain blue, to violet
-  for wide: ordered, as widths are), dash (dotted for narrow, solid for wide) and end-of-line shape
+* A width n of plain networks has one colour (sky blue for narrow, through the plain blue, to violet for
+  wide: ordered, as widths are), dash (dotted for narrow, solid for wide) and end-of-line shape
   (`WIDTH_COLORS`, `WIDTH_DASHES`, `WIDTH_SHAPES`), from `charts.width_encodings(widths)`.
 * Lines are named by direct labels at their ends (`charts.end_labels`) rather than by a far legend.
 * Theory is always a grey dashed line; annotations (text and rules pointing at what the caption asks the
@@ -22,12 +25,12 @@ STATIC_WIDTH = 640  # px: width of the static SVG (print, PDF, no JavaScript); o
 HEIGHT = 300
 
 ARCHITECTURE_COLORS = {
-    "plain": "#0072B2",  # blue
+    "plain": "#1F7FC2",  # blue, a little lighter than Okabe–Ito's to read on the dark page
     "batch norm": "#D55E00",  # vermillion
     "residual": "#009E73",  # bluish green
     "residual + batch norm": "#CC79A7",  # reddish purple
-    "LSUV": "#E69F00",  # orange
-    "MetaInit": "#56B4E9",  # sky blue
+    "LSUV": "#BF8400",  # orange, darkened to read on white
+    "MetaInit": "#3D98D6",  # sky blue, darkened to read on white
 }
 ARCHITECTURE_DASHES = {
     "plain": [1, 0],  # solid
@@ -50,17 +53,38 @@ THEORY_DASH = [6, 4]
 ANNOTATION_COLOR = "#808080"  # mid grey: readable on the light page and in dark mode alike
 
 # Plain networks of growing width: from sky blue through the plain blue to violet, dotted to solid.
-WIDTH_COLORS = {32: "#8CCBF0", 64: "#56B4E9", 128: "#3A93D0", 256: "#0072B2", 512: "#4B5FB8", 1024: "#7B4DB0"}
+WIDTH_COLORS = {32: "#3D98D6", 64: "#2F8CCD", 128: "#1F7FC2", 256: "#5B78CC", 512: "#7F66C6", 1024: "#9A5BC2"}
 WIDTH_DASHES = {32: [1, 2], 64: [2, 2], 128: [4, 2], 256: [7, 3], 512: [12, 3], 1024: [1, 0]}
 WIDTH_SHAPES = {32: "triangle-down", 64: "circle", 128: "diamond", 256: "square", 512: "cross", 1024: "triangle-up"}
 WIDTH_SHADES = WIDTH_COLORS  # the name docs/notebooks/reasons.py imports
-CATEGORICAL = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9"]
+ORANGE = ARCHITECTURE_COLORS["LSUV"]  # Okabe–Ito orange, darkened: the second colour of a two-colour chart
+SKY_BLUE = ARCHITECTURE_COLORS["MetaInit"]
+BLUE = ARCHITECTURE_COLORS["plain"]
+CATEGORICAL = [BLUE, ORANGE, "#009E73", "#D55E00", "#CC79A7", SKY_BLUE]
+# A few units of one network drawn side by side: hues no architecture or class uses, told apart by dash too.
+UNIT_COLORS = ["#8A56BC", "#A6761D", "#7E8C2A"]  # violet, brown, olive
+UNIT_DASHES = [[1, 0], [6, 3], [2, 2]]
+
+LIGHT_BACKGROUND = "#ffffff"
+DARK_BACKGROUND = "#1e2129"  # Material's slate page, hsl(225, 15%, 14%): dark charts are transparent over it
+MIN_CONTRAST = 3.0  # WCAG 2 for graphics and large text; every mark and label colour reaches it on both
+
+# A mark style drawn under every direct label and note: the label's own text outlined in the page's colour,
+# so a label stays readable where it crosses a line or a band. Its colour follows the scheme (DARK below).
+HALO = "label-halo"
+
+
+def halo(background: str) -> dict:
+    # "color", not only "fill": Vega-Lite fills text from the colour the text config gives it unless a style does
+    return {"color": background, "fill": background, "stroke": background, "strokeWidth": 4, "strokeJoin": "round",
+            "opacity": 0.9}
+
 
 LIGHT = {
     # Marks, axes and legends stay out of the accessibility tree: a chart speaks through its title and
     # text alternative (the spec's description), not through hundreds of points.
     "aria": False,
-    "background": "#ffffff",
+    "background": LIGHT_BACKGROUND,
     "font": FONT,
     "view": {"stroke": None},
     "axis": {"labelColor": "#3b3b3b", "titleColor": "#1f1f1f", "gridColor": "#e6e6e6",
@@ -74,6 +98,7 @@ LIGHT = {
     "header": {"labelColor": "#1f1f1f", "titleColor": "#1f1f1f"},
     "text": {"color": "#1f1f1f"},
     "range": {"category": CATEGORICAL},
+    "style": {HALO: halo(LIGHT_BACKGROUND)},
 }
 
 # Applied in the browser on top of a chart's own config when the page is in dark mode.
@@ -81,10 +106,11 @@ DARK = {
     "background": "transparent",
     "axis": {"labelColor": "#d0d0d0", "titleColor": "#ececec", "gridColor": "#3a3f4b",
              "domainColor": "#8c8c8c", "tickColor": "#8c8c8c"},
-    "legend": {"labelColor": "#d0d0d0", "titleColor": "#ececec", "fillColor": "rgba(30, 33, 41, 0.85)"},
+    "legend": {"labelColor": "#d0d0d0", "titleColor": "#ececec", "fillColor": DARK_BACKGROUND + "d9"},  # 85 % opaque
     "title": {"color": "#ececec", "subtitleColor": "#d0d0d0"},
     "header": {"labelColor": "#ececec", "titleColor": "#ececec"},
     "text": {"color": "#ececec"},
+    "style": {HALO: halo(DARK_BACKGROUND)},
 }
 
 

@@ -2,6 +2,7 @@
 shape from the mappings in figures_src/theme.py), and never by hue alone."""
 
 import json
+import re
 
 import pytest
 
@@ -91,3 +92,64 @@ def test_each_architecture_and_width_has_its_own_colour_dash_and_shape(kind, map
         drawn = [json.dumps(v) for v in mapping.values()]
         assert len(set(drawn)) == len(drawn), f"two {kind}s share {drawn}"
     assert theme.THEORY_COLOR not in colors.values()
+
+
+HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def relative_luminance(color: str) -> float:
+    """WCAG 2's relative luminance of a #rrggbb colour."""
+    channels = [int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    darker, lighter = sorted([relative_luminance(a), relative_luminance(b)])
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_contrast_is_measured_as_wcag_defines_it():
+    assert contrast("#000000", "#ffffff") == pytest.approx(21)
+    assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)  # the classic just-failing grey
+
+
+def mark_colors(node):
+    """Every #rrggbb colour a spec draws marks or labels in: scale ranges, fixed mark colours, conditions;
+    not the config (axis and title colours, replaced in dark mode) nor the data."""
+    if isinstance(node, list):
+        for item in node:
+            yield from mark_colors(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key not in ("config", "data", "datasets", "usermeta", "description"):
+                yield from mark_colors(value)
+    elif isinstance(node, str) and HEX_COLOR.fullmatch(node):
+        yield node
+
+
+PALETTES = {"ARCHITECTURE_COLORS": list(theme.ARCHITECTURE_COLORS.values()),
+            "WIDTH_COLORS": list(theme.WIDTH_COLORS.values()), "CATEGORICAL": theme.CATEGORICAL,
+            "UNIT_COLORS": theme.UNIT_COLORS, "THEORY_COLOR": [theme.THEORY_COLOR],
+            "ANNOTATION_COLOR": [theme.ANNOTATION_COLOR]}
+
+
+@pytest.mark.parametrize("background", ["LIGHT_BACKGROUND", "DARK_BACKGROUND"])
+@pytest.mark.parametrize("palette", PALETTES)
+def test_the_palette_reads_on_the_light_and_the_dark_page(palette, background):
+    page = getattr(theme, background)
+    faint = {color: round(contrast(color, page), 2) for color in PALETTES[palette]
+             if contrast(color, page) < theme.MIN_CONTRAST}
+    assert not faint, f"theme.{palette} against {background} {page}: contrast below {theme.MIN_CONTRAST}: {faint}"
+
+
+def test_every_chart_draws_in_colours_that_read_on_both_pages(site_dir):
+    """Direct labels and lines take their colour from the marks they name: every colour of every exported
+    spec, not only the theme's palettes, must stand out from the light and the dark (slate) page."""
+    faint = set()
+    for fid, spec in exported_specs(site_dir).items():
+        for color in set(mark_colors(spec)):
+            for page in (theme.LIGHT_BACKGROUND, theme.DARK_BACKGROUND):
+                if contrast(color, page) < theme.MIN_CONTRAST:
+                    faint.add((fid, color, page, round(contrast(color, page), 2)))
+    assert not faint, f"colours below {theme.MIN_CONTRAST}:1 (figure, colour, page, contrast): {sorted(faint)}"

@@ -5,7 +5,7 @@ import torch
 
 from figures_src import theme
 from figures_src.charts import (angle_x, architecture_encodings, drawn, end_labels, at_slider_layer, class_strip, layer_slider, layer_title,
-                                unit_color)
+                                unit_encodings)
 from figures_src.claims import Above, All, Below, Claim, Differs, Near
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, correlation_by_depth, effective_rank, off_diagonal
@@ -98,7 +98,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     units = circle.mark_line(strokeWidth=2).encode(
         x=angle_x(),
         y=alt.Y("activation:Q", title="activation ÷ layer RMS", scale=alt.Scale(domain=[-0.5, 5], clamp=True)),
-        color=unit_color(),
+        **unit_encodings(),
         tooltip=["layer:Q", alt.Tooltip("theta:Q", format=".2f"), "unit:N",
                  alt.Tooltip("activation:Q", title="value", format=".3f")],
     ).add_params(layer).properties(
@@ -132,7 +132,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         title=alt.Title("Mean cosine between the batch's representations", subtitle="grey dashed: infinite width"))
     rank = panel("effective_rank", "effective rank (of 32)", [0, p["n_inputs"]], False,
                  theme.HEIGHT - 120).properties(title="Effective rank of the batch's representations")
-    return alt.vconcat(units, classes, cosine, rank, spacing=14).resolve_scale(color="independent")
+    return alt.vconcat(units, classes, cosine, rank, spacing=14).resolve_scale(color="independent",
+                                                                           strokeDash="independent")
 
 
 FIGURE = Figure(

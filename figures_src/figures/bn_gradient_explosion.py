@@ -16,7 +16,7 @@ from figures_src.theory import BN_GRADIENT_FACTOR
 
 PARAMS = {"d_in": 64, "width": 256, "depth": 50, "batch_sizes": [8, 32, 128], "plain_batch": 128,
           "seeds": 16, "fit_skip": 5}
-BN_SHADES = {8: "#F2B48A", 32: "#E8833F", 128: "#D55E00"}
+BN_SHADES = {8: "#D9782E", 32: "#D55E00", 128: "#B0581C"}  # batch norm's vermillion, darker = larger batch
 BN_DASHES = {8: [2, 2], 32: [6, 3], 128: [1, 0]}
 
 
@@ -93,7 +93,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
               scale=alt.Scale(type="log"), axis=alt.Axis(format="~e"))
     tooltip = [alt.Tooltip("run:N", title="network"), alt.Tooltip("layer:Q"),
                alt.Tooltip("relative_sq_grad:Q", title="relative squared gradient", format=".3~e"),
-               alt.Tooltip("theory:Q", title="(π/(π−1))^(L−l)", format=".3~e")]
+               alt.Tooltip("theory:Q", title="(π/(π−1))ᴸ⁻ˡ", format=".3~e")]
     lines = alt.layer(
         profiles.mark_area(opacity=0.2).encode(x=x, y="relative_sq_grad_ci_low:Q", y2="relative_sq_grad_ci_high:Q",
                                                color=color),
@@ -104,7 +104,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         profiles.mark_point(size=40, filled=True, opacity=0).encode(x=x, y=y, tooltip=tooltip),
     ).properties(height=theme.HEIGHT - 40,
                  title=alt.Title("Squared gradient norm per layer at initialisation",
-                                 subtitle="grey dashed: (π/(π−1))^(L−l)"))
+                                 subtitle="grey dashed: (π/(π−1))ᴸ⁻ˡ"))
 
     factors = data.transform_filter("!isValid(datum.layer)")
     factor_scale = alt.Scale(domain=[0.8, 1.9], nice=False)

@@ -7,7 +7,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import angle_x, at_slider_layer, class_strip, layer_slider, layer_title, unit_color
+from figures_src.charts import angle_x, at_slider_layer, class_strip, layer_slider, layer_title, unit_encodings
 from figures_src.claims import Above, All, Below, Claim, Equals
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, off_diagonal
@@ -113,13 +113,13 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         x=angle_x(),
         y=alt.Y("shown:Q", title="unit's activation (rescaled)",
                 scale=alt.Scale(domain=[-3, 5], clamp=True)),
-        color=unit_color(),
+        **unit_encodings(),
         tooltip=["layer:Q", alt.Tooltip("theta:Q", format=".2f"),
                  "unit:N", alt.Tooltip("shown:Q", title="value", format=".3f")],
     ).add_params(layer, view).properties(height=theme.HEIGHT - 60,
                                    title=layer_title("Three units of φ at layer", p["stored_layers"]))
     classes = class_strip(base, p["n_points"], p["classes"])
-    return alt.vconcat(units, classes, spacing=12).resolve_scale(color="independent")
+    return alt.vconcat(units, classes, spacing=12).resolve_scale(color="independent", strokeDash="independent")
 
 
 FIGURE = Figure(

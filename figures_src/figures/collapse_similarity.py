@@ -48,7 +48,9 @@ def compute(p: dict) -> Result:
 
 def chart(rows: list, p: dict) -> alt.LayerChart:
     layer = layer_slider(default=2, depth=p["depth"])
-    axis = dict(scale=alt.Scale(domain=list(range(1, p["n_points"] + 1))), axis=alt.Axis(values=[1, p["n_points"]]))
+    # Cells on whole pixels: no seams of the page's colour between neighbours, in either scheme.
+    axis = dict(scale=alt.Scale(domain=list(range(1, p["n_points"] + 1)), round=True),
+                axis=alt.Axis(values=[1, p["n_points"]], labelAngle=0))
     # The matrix is symmetric: the page carries one triangle (3 digits) and draws it twice, mirrored.
     triangle = drawn([row for row in rows if row["input_a"] <= row["input_b"]],
                      ["layer", "input_a", "input_b", "cosine"], digits=3)

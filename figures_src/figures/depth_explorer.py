@@ -39,7 +39,7 @@ FIRST, SECOND, MODEL, MEASURED, USEFUL = ("first order −η‖g‖²", "second 
                                          "measured ΔL", "measured: input-dependent part")
 TERMS = [FIRST, SECOND, MODEL, MEASURED, USEFUL]
 TERM_KEYS = ["first", "second", "model", "measured", "useful"]
-TERM_COLORS = ["#009E73", "#D55E00", theme.THEORY_COLOR, "#0072B2", "#56B4E9"]
+TERM_COLORS = ["#009E73", "#D55E00", theme.THEORY_COLOR, theme.BLUE, theme.SKY_BLUE]
 TERM_DASHES = [[1, 0], [1, 0], theme.THEORY_DASH, [1, 0], [3, 2]]
 
 
@@ -193,26 +193,21 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     tooltip = [alt.Tooltip("layer:Q"), alt.Tooltip("cbar:Q", title="c̄ (mean)", format=".4f"),
                alt.Tooltip("theory:Q", title="infinite width", format=".4f"),
                alt.Tooltip("share:Q", title="meaningful share", format=".4f"), alt.Tooltip("networks:Q")]
-    collapse = alt.layer(
-        layers.mark_area(opacity=0.2).encode(x=layer_x, y=alt.Y("cbar_ci_low:Q", scale=alt.Scale(domain=[0, 1])),
-                                             y2="cbar_ci_high:Q", color=color),
-        layers.mark_line(strokeWidth=2.5, point=alt.OverlayMarkDef(size=20)).encode(
-            x=layer_x, y=alt.Y("cbar:Q", title="mean cosine c̄ₗ", scale=alt.Scale(domain=[0, 1])), color=color,
-            tooltip=tooltip),
-        layers.transform_filter("isValid(datum.theory)").mark_line(
-            color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=2).encode(x=layer_x, y="theory:Q"),
-    ).properties(height=height, title="(b) Collapse: mean cosine between inputs, by layer")
 
-    share = alt.layer(
-        layers.mark_area(opacity=0.2).encode(x=layer_x, y=alt.Y("share_ci_low:Q", scale=alt.Scale(domain=[0, 1])),
-                                             y2="share_ci_high:Q", color=color),
-        layers.mark_line(strokeWidth=2.5, point=alt.OverlayMarkDef(size=20)).encode(
-            x=layer_x, y=alt.Y("share:Q", title="meaningful share", scale=alt.Scale(domain=[0, 1])), color=color,
-            tooltip=tooltip),
-        layers.transform_filter("isValid(datum.share_theory)").mark_line(
-            color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=2).encode(x=layer_x,
-                                                                                         y="share_theory:Q"),
-    ).properties(height=height, title="(c) Meaningful share of the second moment, by layer")
+    def by_layer(field: str, theory: str, axis_title: str, title: str) -> alt.LayerChart:
+        """A mean over networks by layer, its 95% band and the infinite-width curve (grey dashed)."""
+        return alt.layer(
+            layers.mark_area(opacity=0.2).encode(x=layer_x, y=alt.Y(f"{field}_ci_low:Q", scale=alt.Scale(domain=[0, 1])),
+                                                 y2=f"{field}_ci_high:Q", color=color),
+            layers.mark_line(strokeWidth=2.5, point=alt.OverlayMarkDef(size=20)).encode(
+                x=layer_x, y=alt.Y(f"{field}:Q", title=axis_title, scale=alt.Scale(domain=[0, 1])), color=color,
+                tooltip=tooltip),
+            layers.transform_filter(f"isValid(datum.{theory})").mark_line(
+                color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=2).encode(x=layer_x, y=f"{theory}:Q"),
+        ).properties(height=height, title=title)
+
+    collapse = by_layer("cbar", "theory", "mean cosine c̄ₗ", "(b) Collapse: mean cosine between inputs, by layer")
+    share = by_layer("share", "share_theory", "meaningful share", "(c) Meaningful share of the second moment, by layer")
 
     term_color = alt.Color("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=TERM_COLORS),
                            legend=alt.Legend(symbolType="stroke", columns=2, labelLimit=300, orient="bottom"))

@@ -80,7 +80,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
               axis=alt.Axis(values=widths, format="d"))
     y_scale = alt.Scale(type="log", domain=[1e-5, 1], clamp=True)
     stat_color = alt.Color("statistic:N", title=None, sort=["mean", "median"],
-                           scale=alt.Scale(domain=["mean", "median"], range=[theme.ARCHITECTURE_COLORS["plain"], "#E69F00"]),
+                           scale=alt.Scale(domain=["mean", "median"], range=[theme.ARCHITECTURE_COLORS["plain"], theme.ORANGE]),
                            legend=alt.Legend(labelExpr="datum.label == 'mean' ? 'mean over networks' : 'median network'"))
     tooltip = [alt.Tooltip("width:Q"), alt.Tooltip("layer:Q"), alt.Tooltip("statistic:N"),
                alt.Tooltip("value:Q", title="1 − ĉ", format=".3~e")]

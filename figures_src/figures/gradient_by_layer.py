@@ -110,7 +110,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     data = alt.Chart(table(rows))
     depth = depth_menu(p["shown_depths"], p["default_depth"])
     kinds = [BATCH, EXAMPLE]
-    color = alt.Color("kind:N", title=None, sort=kinds, scale=alt.Scale(domain=kinds, range=["#0072B2", "#E69F00"]),
+    color = alt.Color("kind:N", title=None, sort=kinds, scale=alt.Scale(domain=kinds, range=[theme.BLUE, theme.ORANGE]),
                       legend=line_legend(labelLimit=400, direction="vertical"))
     layers = data.transform_filter("datum.panel == 'layers' && datum.depth == depth")
     x = alt.X("layer:Q", title="weight matrix Wˡ (L + 1: the readout)",
@@ -129,7 +129,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
 
     share = data.transform_filter("datum.panel == 'share'")
     share_color = alt.Color("kind:N", title=None, scale=alt.Scale(domain=[READOUT, WHOLE],
-                                                                  range=["#0072B2", "#009E73"]))
+                                                                  range=[theme.BLUE, "#009E73"]))
     depth_x = alt.X("depth:Q", title="depth L", scale=alt.Scale(type="log", domain=[1, max(p["share_depths"])],
                                                                nice=False),
                     axis=alt.Axis(values=p["share_depths"]))

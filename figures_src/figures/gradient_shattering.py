@@ -14,7 +14,7 @@ from figures_src.theory import backward_correlation, iterate_correlation
 
 PARAMS = {"d_in": 64, "width": 256, "pairs": 16, "seeds": 16, "input_cosines": [0.5, 0.9, 0.99],
           "depths": [0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50]}
-COLORS = ["#E69F00", "#009E73", "#CC79A7"]
+COLORS = [theme.ORANGE, "#009E73", "#CC79A7"]
 
 
 def input_pairs(n_pairs: int, d_in: int, cosine: float, generator: torch.Generator) -> torch.Tensor:
@@ -81,7 +81,8 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
     data = alt.Chart(table(rows))
     domain = p["input_cosines"]
     color = alt.Color("c0:O", title="cosine of the two inputs c₀", scale=alt.Scale(domain=domain, range=COLORS))
-    x = alt.X("depth:Q", title="depth L of the network", scale=alt.Scale(domain=[0, max(p["depths"])], nice=False))
+    x = alt.X("depth:Q", title="depth L of the network", scale=alt.Scale(domain=[0, max(p["depths"])], nice=False),
+              axis=alt.Axis(tickCount=5))
     y = alt.Y("gradient_cosine:Q", title="cosine", scale=alt.Scale(domain=[0, 1]))
     networks = data.transform_filter("datum.source == 'network'")
     theory = data.transform_filter("datum.source == 'theory'")
@@ -102,7 +103,7 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
                      alt.Tooltip("gradient_cosine_ci_low:Q", title="95% CI low", format=".3f"),
                      alt.Tooltip("gradient_cosine_ci_high:Q", title="95% CI high", format=".3f")]),
     ).properties(width="container", height=theme.HEIGHT,
-                 title="Input gradients of two inputs decorrelate (solid) while their features align (dotted)")
+                 title=alt.Title(["Two inputs' gradients decorrelate (solid)", "while their features align (dotted)"]))
 
 
 FIGURE = Figure(

@@ -5,6 +5,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.charts import stacked
 from figures_src.claims import All, Above, Below, Claim
 from figures_src.figure import Figure, Result, table
 from figures_src.model import seeded
@@ -42,7 +43,8 @@ def compute(p: dict) -> Result:
              for k, c in enumerate(p["c_grid"])]
     values = {"neurons": p["neurons"], "min_after": measured.min(), "max_gap": (measured - theory).abs().max(),
               "min_increase": (measured - grid).min(), "min_increase_theory": (theory - grid).min(),
-              "after_c_minus90": measured[0], "theory_c_minus90": theory[0]}
+              "after_c_minus90": measured[0], "theory_c_minus90": theory[0],
+              "lowest_rho": p["c_grid"][0], "highest_rho": p["c_grid"][-1]}
     return Result(rows, values)
 
 
@@ -51,7 +53,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         min=p["c_grid"][0], max=p["c_grid"][-1], step=0.1, name="cosine of the two inputs' pre-activations ρ "))
     data = alt.Chart(table(rows))
     square = alt.Scale(domain=[-3.5, 3.5], nice=False)
-    stages = alt.Scale(domain=[BEFORE, AFTER], range=["#A9CCE8", theme.ARCHITECTURE_COLORS["plain"]])
+    stages = alt.Scale(domain=[BEFORE, AFTER], range=[theme.SKY_BLUE, theme.ARCHITECTURE_COLORS["plain"]])
     orthant = alt.Chart(alt.Data(values=[{"x": 0, "x2": 3.5, "y": 0, "y2": 3.5}])).mark_rect(
         color=theme.ARCHITECTURE_COLORS["plain"], opacity=0.07).encode(x="x:Q", x2="x2:Q", y="y:Q", y2="y2:Q")
     points = data.transform_filter("datum.stage != 'cosine' && abs(datum.c - rho) < 0.001").mark_circle(
@@ -60,10 +62,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         y=alt.Y("v:Q", title="input b's pre-activation", scale=square),
         color=alt.Color("stage:N", title=None, scale=stages, legend=alt.Legend(direction="vertical", labelLimit=300)),
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("u:Q", format=".2f"), alt.Tooltip("v:Q", format=".2f")])
-    pairs = alt.layer(orthant, points).properties(
-        width=320, height=320,
-        title=alt.Title(alt.expr("['Each neuron: a pair of values, before and after the ReLU', "
-                                 "'shaded: the positive orthant, where no product is negative']")))
+    pairs = alt.layer(orthant, points)
+    pairs_title = alt.Title(alt.expr("['Each neuron: a pair of values, before and after the ReLU', "
+                                     "'shaded: the positive orthant, where no product is negative']"))
     curve = data.transform_filter("datum.stage == 'cosine'")
     x = alt.X("c:Q", title="cosine before the ReLU, ρ", scale=alt.Scale(domain=[-1, 1]))
     y = alt.Y("v:Q", title="cosine after the ReLU", scale=alt.Scale(domain=[-1, 1]))
@@ -80,13 +81,12 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     labels = alt.Chart(alt.Data(values=[{"c": 0.15, "v": -0.35, "text": "no change (diagonal)"},
                                         {"c": -0.95, "v": 0.8, "text": "dots: sampled; grey dashed: 𝓕(ρ)"}])).mark_text(
         align="left", fontSize=12, color=theme.THEORY_COLOR).encode(x=x, y=y, text="text:N")
-    cosines = alt.layer(identity, theory, measured, marker, labels).properties(
-        width=320, height=320,
-        title=alt.Title(alt.expr(
-            "['The cosine after the ReLU is never negative, and above ρ', "
-            "'ρ = ' + format(rho, '.1f') + ': after the ReLU ' + format((sqrt(1 - rho * rho) + "
-            "(PI - acos(rho)) * rho) / PI, '.3f')]")))
-    return alt.vconcat(pairs, cosines, spacing=28).add_params(rho)  # stacked: readable at phone width
+    cosines = alt.layer(identity, theory, measured, marker, labels)
+    cosines_title = alt.Title(alt.expr(
+        "['The cosine after the ReLU is never negative, and above ρ', "
+        "'ρ = ' + format(rho, '.1f') + ': after the ReLU ' + format((sqrt(1 - rho * rho) + "
+        "(PI - acos(rho)) * rho) / PI, '.3f')]"))
+    return stacked([(pairs, pairs_title), (cosines, cosines_title)], rho, width=320, height=320)
 
 
 FIGURE = Figure(
@@ -113,7 +113,9 @@ FIGURE = Figure(
         "Top: a scatter of neurons' pairs of values for two inputs, before the ReLU an elongated cloud over all "
         "four quadrants, after the ReLU the same points folded onto the two positive axes and the positive "
         "quarter. Bottom: the cosine after the ReLU against the cosine before: the sampled dots follow the "
-        "arc-cosine curve, which stays above the diagonal and above zero everywhere, reaching "
+        "arc-cosine curve, which lies above the diagonal at every ρ sampled, from "
+        "{{ value: relu-orthant.lowest_rho }} to {{ value: relu-orthant.highest_rho }} (the two meet only at "
+        "ρ = 1, where both cosines are 1), and above zero everywhere, reaching "
         "{{ value: relu-orthant.after_c_minus90 | .3f }} at cosine −0.9 before."
     ),
 )

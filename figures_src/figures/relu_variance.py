@@ -47,7 +47,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                      bind=alt.binding_range(min=0, max=p["c_grid"][-1], step=0.05, name="correlation between inputs c "))
     offset = alt.param(name="offset", value=p["default_offset"],
                        bind=alt.binding_range(min=-2, max=2, step=0.25, name="this neuron: shared component z "))
-    stage_colors = alt.Scale(domain=list(STAGES.values()), range=["#56B4E9", "#E69F00", theme.ARCHITECTURE_COLORS["plain"]])
+    stage_colors = alt.Scale(domain=list(STAGES.values()), range=[theme.SKY_BLUE, theme.ORANGE, theme.ARCHITECTURE_COLORS["plain"]])
     # One neuron, over inputs: h = √c·z + √(1 − c)·ε with q = 1, z fixed for the neuron, ε independent per input.
     densities = alt.Chart(alt.sequence(-3.5, 5.01, 0.025, as_="x")).transform_calculate(
         mu="sqrt(corr) * offset", sd="max(sqrt(1 - corr), 0.01)",
@@ -66,7 +66,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     )
     mass = alt.Chart(alt.sequence(0, 1, 1, as_="i")).transform_calculate(
         x="0", p="cumulativeNormal(0, sqrt(corr) * offset, max(sqrt(1 - corr), 0.01))")
-    mass_rule = mass.mark_rule(color="#E69F00", strokeWidth=5, opacity=0.7).encode(
+    mass_rule = mass.mark_rule(color=theme.ORANGE, strokeWidth=5, opacity=0.7).encode(
         x="x:Q", y=alt.Y("zero:Q"), y2="p:Q").transform_calculate(zero="0")
     one_neuron = alt.layer(densities, mass_rule).add_params(corr, offset).properties(
         height=theme.HEIGHT - 80, width=theme.STATIC_WIDTH - 90,
@@ -80,7 +80,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         x=alt.X("value:Q", title="second moment over inputs (q = 1)", stack="zero",
                 scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("part:N", title=None, sort=[FAKE, MEANINGFUL], legend=alt.Legend(labelLimit=300, direction="vertical"),
-                        scale=alt.Scale(domain=[FAKE, MEANINGFUL], range=["#A9CCE8", theme.ARCHITECTURE_COLORS["plain"]])),
+                        scale=alt.Scale(domain=[FAKE, MEANINGFUL], range=[theme.ORANGE, theme.BLUE])),
         order=alt.Order("order:Q"),
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("part:N"), alt.Tooltip("value:Q", format=".3f")],
     )

@@ -77,7 +77,7 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
     scale_param = alt.param(name="branch_var", value=1 / depth, bind=alt.binding_select(
         options=options, labels=[label(v, depth) for v in options], name="branch scale "))
     data = alt.Chart(table(rows)).transform_filter("abs(datum.branch_var - branch_var) < 1e-9")
-    x = alt.X("layer:Q", title="layer l", scale=alt.Scale(domain=[0, depth], nice=False))
+    x = alt.X("layer:Q", title="layer l", scale=alt.Scale(domain=[0, depth], nice=False), axis=alt.Axis(tickCount=5))
     y = alt.Y("correlation:Q", title="mean cosine c̄ₗ of the stream hˡ", scale=alt.Scale(domain=[-0.05, 1]))
     color, dash, _ = architecture_encodings(ARCHITECTURES)
     measured = data.transform_filter("isValid(datum.correlation)")

@@ -5,6 +5,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.charts import haloed, stacked
 from figures_src.claims import All, Above, Claim, Differs
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import empirical_ntk
@@ -111,15 +112,14 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     # Direct labels beside each line at depth 32, placed where no other line runs.
     placements = {(SHIFT, "whole"): ("right", -6, -10), (SHIFT, "readout"): ("right", -6, -14),
                   (REST, "whole"): ("left", 6, 14), (REST, "readout"): ("right", -6, 14)}
-    labels = [by_depth.transform_filter(f"datum.depth == 32 && datum.part == {part!r} && "
-                                        f"datum.kernel == {KERNELS[kernel]!r}").mark_text(
-        align=align, dx=dx, dy=dy, fontSize=11).encode(x=x, y=y, color=color, text=alt.value(
-            f"{'top' if part == SHIFT else 'others'}, {KERNELS[kernel]}"))
-        for (part, kernel), (align, dx, dy) in placements.items()]
+    labels = [haloed(by_depth.transform_filter(f"datum.depth == 32 && datum.part == {part!r} && "
+                                               f"datum.kernel == {KERNELS[kernel]!r}"),
+                     {"x": x, "y": y, "color": color,
+                      "text": alt.value(f"{'top' if part == SHIFT else 'others'}, {KERNELS[kernel]}")},
+                     align=align, dx=dx, dy=dy, fontSize=11)
+              for (part, kernel), (align, dx, dy) in placements.items()]
     now = by_depth.transform_filter("datum.depth == toNumber(depth)").mark_rule(color=theme.THEORY_COLOR, opacity=0.5).encode(x=x)
-    left = alt.layer(band, theory, line, *labels, now).properties(
-        width=theme.STATIC_WIDTH - 120, height=theme.HEIGHT - 40,
-        title=alt.Title("Top eigenvalue and the rest, by depth", subtitle="grey dashed: infinite width"))
+    left = alt.layer(band, theory, line, *labels, now)
     spectrum = data.transform_filter("datum.kind == 'spectrum' && datum.depth == toNumber(depth)").mark_bar().encode(
         x=alt.X("rank:O", title="eigenvector of the whole kernel, largest first",
                 axis=alt.Axis(values=[1, 8, 16, 24, 32], labelAngle=0)),
@@ -128,9 +128,11 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         color=alt.Color("part:N", scale=parts, legend=None),
         tooltip=[alt.Tooltip("rank:O"), alt.Tooltip("eigenvalue:Q", format=".3g", title="mean over networks"),
                  alt.Tooltip("theory:Q", format=".3g", title="infinite width")],
-    ).properties(width=theme.STATIC_WIDTH - 120, height=theme.HEIGHT - 40,
-                 title=alt.Title(alt.expr("'The whole spectrum at depth ' + depth"), subtitle="mean over networks"))
-    return alt.vconcat(left, spectrum, spacing=28).add_params(depth)  # stacked: readable at phone width
+    )
+    return stacked([(left, alt.Title("Top eigenvalue and the rest, by depth", subtitle="grey dashed: infinite width")),
+                    (spectrum, alt.Title(alt.expr("'The whole spectrum at depth ' + depth"),
+                                         subtitle="mean over networks"))],
+                   depth, width=theme.STATIC_WIDTH - 120, height=theme.HEIGHT - 40)
 
 
 FIGURE = Figure(

@@ -21,7 +21,7 @@ PARAMS = {"d_in": 32, "n_samples": 64, "task_seed": 0, "width": 64, "depths": [1
 FIRST, SECOND, MODEL, MEASURED, USEFUL = ("first order −η‖g‖²", "second order ½η²gᵀHg", "sum (quadratic model)",
                                          "measured ΔL", "measured: input-dependent part")
 TERMS = [FIRST, SECOND, MODEL, MEASURED, USEFUL]
-TERM_COLORS = ["#009E73", "#D55E00", theme.THEORY_COLOR, "#0072B2", "#56B4E9"]  # the model: grey, as theory
+TERM_COLORS = ["#009E73", "#D55E00", theme.THEORY_COLOR, theme.BLUE, theme.SKY_BLUE]  # the model: grey, as theory
 TERM_DASHES = [[1, 0], [1, 0], theme.THEORY_DASH, [1, 0], [3, 2]]
 
 
@@ -141,7 +141,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         which=f"datum.what == 'best_decrease' ? {json.dumps(whats[0])} : "
               f"(datum.what == 'measured_decrease' ? {json.dumps(whats[1])} : {json.dumps(whats[2])})")
     what_color = alt.Color("which:N", title=None, sort=whats,
-                           scale=alt.Scale(domain=whats, range=[theme.THEORY_COLOR, "#0072B2", "#56B4E9"]),
+                           scale=alt.Scale(domain=whats, range=[theme.THEORY_COLOR, theme.BLUE, theme.SKY_BLUE]),
                            legend=line_legend(orient="top-right", labelLimit=400))
     depth_x = alt.X("depth:Q", title="depth L", scale=alt.Scale(type="log", base=2, domain=[1, max(p["depths"])], nice=False),
                     axis=alt.Axis(values=p["depths"]))

@@ -30,8 +30,8 @@ PARAMS = {"d_in": 16, "n_samples": 64, "task_seed": 0, "width": 32, "depths": [2
 TUNED, FIXED = "tuned", "fixed"  # the data's codes; the menu and legends show LABELS
 LABELS = {TUNED: "best rate of each depth", FIXED: "shared rate (best for the shallowest)"}
 OUTCOMES = ["reached", "stalled", "diverged"]
-OUTCOME_COLORS = ["#0072B2", "#E69F00", "#D55E00"]
-DEPTH_COLORS = ["#A9CFEA", "#7FB5E0", "#4A97D1", "#2373B8", "#0B4F8A"]  # plain-network blues, darker = deeper
+OUTCOME_COLORS = [theme.BLUE, theme.ORANGE, "#D55E00"]
+DEPTH_COLORS = [theme.WIDTH_COLORS[n] for n in (32, 64, 128, 256, 1024)]  # shallow to deep, sky blue to violet
 
 
 def networks(p: dict, depth: int, count: int) -> list[MLP]:
@@ -238,7 +238,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     steps_panel = alt.layer(
         steps.mark_errorbar(ticks=True).encode(x=depth_x, y=alt.Y("steps_ci_low:Q", title="steps to the threshold"),
                                                y2="steps_ci_high:Q"),
-        steps.mark_point(filled=True, size=60, color="#0072B2").encode(
+        steps.mark_point(filled=True, size=60, color=theme.BLUE).encode(
             x=depth_x, y="steps:Q",
             tooltip=["depth:O", alt.Tooltip("lr:Q", format=".4g", title="best rate"),
                      alt.Tooltip("steps:Q", format=".1f", title="mean"),
@@ -267,7 +267,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
             tooltip=["depth:O", alt.Tooltip("edge:Q", format=".4g", title="2/λ_max at init (mean)"),
                      alt.Tooltip("edge_ci_low:Q", format=".4g", title="95% CI low"),
                      alt.Tooltip("edge_ci_high:Q", format=".4g", title="95% CI high")]),
-        lr_rows.mark_line(point=True, strokeWidth=2.2, color="#0072B2").encode(
+        lr_rows.mark_line(point=True, strokeWidth=2.2, color=theme.BLUE).encode(
             x=depth_x, y=lr_y, tooltip=["depth:O", alt.Tooltip("best_lr:Q", format=".4g", title="best rate")]),
     ).properties(height=120, title=alt.Title(
         "Best rate (blue) next to 2/λ_max at initialisation", subtitle="grey: mean, 95% CI", fontSize=13))

@@ -68,8 +68,11 @@ def compute(p: dict) -> Result:
 def chart(rows: list, p: dict) -> alt.LayerChart:
     shown = p["shown_layers"]
     base = alt.Chart(table(rows)).transform_filter(alt.FieldOneOfPredicate(field="layer", oneOf=shown))
+    narrow = "width < 520"  # a phone: the layer numbers turn upright, or they would run together
     x = alt.X("layer:O", title="layer l (after l ReLU layers)", sort=shown,
-              axis=alt.Axis(labelAngle=0))
+              axis=alt.Axis(labelAngle=alt.expr(f"{narrow} ? -90 : 0"),
+                            labelAlign=alt.expr(f"{narrow} ? 'right' : 'center'"),
+                            labelBaseline=alt.expr(f"{narrow} ? 'middle' : 'top'")))
     tooltip = [alt.Tooltip("layer:O"), alt.Tooltip("part:N"),
                alt.Tooltip("share:Q", title="share (measured)", format=".2%"),
                alt.Tooltip("share_ci_low:Q", title="95% interval from", format=".2%"),
@@ -83,21 +86,21 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
                 scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
         color=alt.Color("part:N", title=None, sort=[FAKE, MEANINGFUL],
                         scale=alt.Scale(domain=[FAKE, MEANINGFUL],
-                                        range=["#A9CCE8", theme.ARCHITECTURE_COLORS["plain"]]),
+                                        range=[theme.ORANGE, theme.BLUE]),  # two hues, not two shades
                         legend=alt.Legend(labelLimit=300, direction="vertical")),
         order=alt.Order("order:Q"),
         tooltip=tooltip,
     )
     # The predicted boundary between the two parts (the predicted mean² share), drawn on each bar.
     boundary = base.transform_filter(f"datum.part == {json.dumps(FAKE)}").mark_tick(
-        color="#1f1f1f", thickness=2.5).encode(x=x, y="predicted_share:Q", tooltip=tooltip)
+        color=theme.THEORY_COLOR, thickness=2.5).encode(x=x, y="predicted_share:Q", tooltip=tooltip)
     # The 95% interval over networks of the measured boundary.
     interval = base.transform_filter(f"datum.part == {json.dumps(FAKE)}").mark_rule(
-        color="#E69F00", strokeWidth=3).encode(x=x, y="share_ci_low:Q", y2="share_ci_high:Q", tooltip=tooltip)
+        color="#D55E00", strokeWidth=3).encode(x=x, y="share_ci_low:Q", y2="share_ci_high:Q", tooltip=tooltip)
     return alt.layer(bars, interval, boundary).properties(
         width="container", height=theme.HEIGHT,
         title=alt.Title("A neuron's second moment over inputs, split",
-                        subtitle="tick: infinite-width prediction; orange: 95% interval of the measured boundary"))
+                        subtitle=["grey tick: infinite-width prediction", "vermillion: 95% interval of the measured boundary"]))
 
 
 FIGURE = Figure(
@@ -106,13 +109,13 @@ FIGURE = Figure(
     caption=(
         "For each layer, the second moment of a neuron of φˡ over {{ value: variance-decomposition.n_inputs }} inputs "
         "of equal norm, averaged over the neurons of {{ value: variance-decomposition.seeds }} networks of width "
-        "{{ value: variance-decomposition.width }} and split into the squared mean over inputs (pale: the same for "
-        "every input, \"fake\") and the variance across inputs (dark: what tells inputs apart); orange bars: 95% "
+        "{{ value: variance-decomposition.width }} and split into the squared mean over inputs (orange: the same for "
+        "every input, \"fake\") and the variance across inputs (blue: what tells inputs apart); vermillion bars: 95% "
         "interval over networks of the boundary. The variance share "
         "falls from {{ value: variance-decomposition.meaningful_share_l0 | .3f }} at the input to "
         "{{ value: variance-decomposition.meaningful_share_l1 | .3f }} after one layer, "
         "{{ value: variance-decomposition.meaningful_share_l10 | .3f }} at layer 10 and "
-        "{{ value: variance-decomposition.meaningful_share_l100 | .4f }} at layer 100. Dashed ticks: the "
+        "{{ value: variance-decomposition.meaningful_share_l100 | .4f }} at layer 100. Grey ticks: the "
         "infinite-width prediction of the boundary, from the arc-cosine map.<span class='dl-screen-only'> Hover a bar for the second moments.</span>"
     ),
     params=PARAMS,
@@ -132,11 +135,11 @@ FIGURE = Figure(
     chart=chart,
     alt_text=(
         "Stacked bar chart over layers 0 to {{ value: variance-decomposition.depth }}: each bar is the second moment "
-        "of a neuron over inputs, as shares, split into a pale mean-squared part and a dark variance part. The "
+        "of a neuron over inputs, as shares, split into an orange mean-squared part and a blue variance part. The "
         "dark part is {{ value: variance-decomposition.meaningful_share_l0 | .2f }} of the bar at layer 0, "
         "{{ value: variance-decomposition.meaningful_share_l1 | .2f }} at layer 1, "
         "{{ value: variance-decomposition.meaningful_share_l10 | .2f }} at layer 10 and "
         "{{ value: variance-decomposition.meaningful_share_l100 | .3f }} at layer 100. "
-        "Dashed ticks mark the infinite-width prediction of the boundary."
+        "Grey ticks mark the infinite-width prediction of the boundary."
     ),
 )
