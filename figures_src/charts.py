@@ -5,6 +5,7 @@ Colours and type come from `theme`; what several figures draw alike is built her
 """
 
 import json
+import textwrap
 
 import altair as alt
 
@@ -178,17 +179,18 @@ def class_strip(circle: alt.Chart, n_points: int, classes: int) -> alt.Chart:
 # ---- chapter 4 (Solutions)
 
 def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, str, str]], architectures: list[str],
-                row_field: str = "case") -> alt.HConcatChart:
-    """One small panel per measure (field, title, "linear" or "log"), side by side, a row
-    per network, a dot at the mean over networks and a bar over its 95% interval (`<field>_ci_low` …
-    `<field>_ci_high`), in the colour and shape of the architecture named by `color_key` (one of
-    `architectures`). A mean that is not a finite number is left out."""
+                row_field: str = "case", stacked: bool = False) -> alt.HConcatChart | alt.VConcatChart:
+    """One small panel per measure (field, title, "linear" or "log"), side by side (or `stacked`, one above
+    another, each naming its rows: the layout of a narrow column), a row per network, a dot at the mean over
+    networks and a bar over its 95% interval (`<field>_ci_low` … `<field>_ci_high`), in the colour and shape of
+    the architecture named by `color_key` (one of `architectures`). A mean that is not a finite number is left
+    out."""
     data = alt.Chart(table(rows))
     color, _, shape = architecture_encodings(architectures, field="color_key")
     panels = []
     for i, (field, title, scale) in enumerate(measures):
         y = alt.Y(f"{row_field}:N", sort=labels, title=None,
-                  axis=alt.Axis(labels=i == 0, ticks=i == 0, labelLimit=220, labelFontSize=12))
+                  axis=alt.Axis(labels=stacked or i == 0, ticks=stacked or i == 0, labelLimit=220, labelFontSize=12))
         x_scale = alt.Scale(type="log") if scale == "log" else alt.Scale(domain=[0, 1])
         x = alt.X(f"{field}:Q", title=None, scale=x_scale,
                   axis=alt.Axis(tickCount=4, format="~g" if scale != "log" else ".0e"))
@@ -201,8 +203,10 @@ def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, st
             shown.mark_rule(strokeWidth=2.5).encode(x=alt.X(f"{field}_ci_low:Q", scale=x_scale),
                                                     x2=f"{field}_ci_high:Q", y=y, color=color),
             shown.mark_point(size=80, filled=True, opacity=1).encode(x=x, y=y, color=color, shape=shape, tooltip=tooltip),
-        ).properties(height=34 * len(labels), title=alt.Title(title, fontSize=12)))
-    return alt.hconcat(*panels, spacing=20)  # apart enough that neither titles nor axis labels touch
+        ).properties(height=34 * len(labels), title=alt.Title(title if stacked else textwrap.wrap(title, 16), fontSize=12)))
+    if stacked:
+        return alt.vconcat(*panels, spacing=16)
+    return alt.hconcat(*panels, spacing=12)  # titles in two lines: apart, and the row fits a laptop column
 
 
 def stacked(panels: list[tuple[alt.Chart | alt.LayerChart, alt.Title]], control: alt.Parameter,

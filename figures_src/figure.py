@@ -47,6 +47,10 @@ class Figure:
     # Checks of the sentences that interpret this figure (figures_src.claims.Claim), each made on a page
     # with {{ claim: <id>.<claim-id> }} … {{ end: claim }}.
     claims: tuple = ()
+    # For a chart of side-by-side views: its layout in a narrow column (a phone), views one above another.
+    # Without it the views are stacked as they are (pipeline.stacked_spec); with it a figure can, say,
+    # label the rows of every view once they no longer share a row.
+    stacked_chart: Callable[[list[Row], dict[str, Any]], alt.TopLevelMixin] | None = None
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ class FigureFiles:
     spec: str
     csv: str
     svg: str
-    stacked_svg: str  # the same chart with its side-by-side views stacked, for narrow columns (side-by-side charts only)
+    stacked_svg: str  # the chart's stacked layout, for narrow columns (charts of side-by-side views only)
     script: str  # hands the spec to the page (works from file://, where fetch does not)
     source: str  # the figure module's code
 

@@ -258,10 +258,12 @@ def vega_lite_validator() -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(json.loads(schema.read_text()))
 
 
-def vega_lite_spec(c: Computed, description: str) -> dict[str, Any]:
+def vega_lite_spec(c: Computed, description: str, chart: Callable | None = None) -> dict[str, Any]:
+    """The figure's chart (or `chart`, another layout of it) as a validated Vega-Lite spec."""
     fig = c.figure
     try:
-        spec = fig.chart(c.result.chart_rows, dict(fig.params)).properties(description=description).to_dict()
+        spec = (chart or fig.chart)(c.result.chart_rows, dict(fig.params)).properties(
+            description=description).to_dict()
     except Exception as error:
         raise FigureError(f"figure {fig.id!r} ({module_file(module_of(fig))}): the chart cannot be built: "
                           f"{type(error).__name__}: {error}") from error
@@ -282,11 +284,13 @@ def static_spec(spec: dict[str, Any]) -> dict[str, Any]:
     return static
 
 
-def stacked_spec(spec: dict[str, Any]) -> dict[str, Any] | None:
-    """A chart of side-by-side views with its views one above another (a narrow column shows this
-    layout; figures.js stacks the interactive chart the same way), or None for any other chart."""
+def stacked_spec(c: Computed, spec: dict[str, Any], description: str) -> dict[str, Any] | None:
+    """A chart of side-by-side views in a narrow column: the figure's own stacked layout, else its views one
+    above another as they are; None for any other chart (it fits a column by its views' widths alone)."""
     if "hconcat" not in spec:
         return None
+    if c.figure.stacked_chart is not None:
+        return vega_lite_spec(c, description, c.figure.stacked_chart)
     stacked = {key: value for key, value in spec.items() if key != "hconcat"}
     return stacked | {"vconcat": spec["hconcat"]}
 
@@ -310,9 +314,11 @@ def render_svg(figure_id: str, spec: dict[str, Any]) -> str:
         lambda m: renumbered.setdefault(m[0], f"{m[1]}{sum(k.startswith(m[1]) for k in renumbered)}"), svg)
 
 
-def spec_script(figure_id: str, spec: dict[str, Any]) -> str:
-    return (f"(window.dlFigureSpecs = window.dlFigureSpecs || {{}})[{json.dumps(figure_id)}] = "
-            f"{json.dumps(spec, separators=(',', ':'), allow_nan=False)};\n")
+def spec_script(figure_id: str, spec: dict[str, Any], stacked: dict[str, Any] | None = None) -> str:
+    """The script that hands a figure's spec to figures.js, and its stacked layout as "<id> stacked"."""
+    specs = {figure_id: spec} | ({f"{figure_id} stacked": stacked} if stacked is not None else {})
+    return "".join(f"(window.dlFigureSpecs = window.dlFigureSpecs || {{}})[{json.dumps(name)}] = "
+                   f"{json.dumps(value, separators=(',', ':'), allow_nan=False)};\n" for name, value in specs.items())
 
 
 def export(c: Computed, numbers: dict[str, float], cache_dir: Path | None = None) -> dict[str, str]:
@@ -333,14 +339,14 @@ def export(c: Computed, numbers: dict[str, float], cache_dir: Path | None = None
 def export_files(c: Computed, description: str) -> dict[str, str]:
     spec = vega_lite_spec(c, description)
     names = FigureFiles.of(c.figure.id, module_of(c.figure))
+    stacked = stacked_spec(c, spec, description)
     files = {
         names.spec: json.dumps(spec, indent=1, allow_nan=False) + "\n",
         names.csv: csv_text(c.result.rows),
         names.svg: render_svg(c.figure.id, spec),
-        names.script: spec_script(c.figure.id, spec),
+        names.script: spec_script(c.figure.id, spec, stacked),
         names.source: module_file(module_of(c.figure)).read_text(),
     }
-    stacked = stacked_spec(spec)
     if stacked is not None:
         files[names.stacked_svg] = render_svg(c.figure.id, stacked)
     return files

@@ -1,5 +1,6 @@
 """What initialisation schemes change, and what they cannot: He, orthogonal, LSUV, MetaInit, zero branches."""
 
+import functools
 
 import altair as alt
 import torch
@@ -102,8 +103,8 @@ def compute(p: dict) -> Result:
     return Result(rows, values, summary=summary)
 
 
-def chart(rows: list, p: dict) -> alt.HConcatChart:
-    return mean_panels(rows, [c[0] for c in CASES], MEASURES, list(dict.fromkeys(c[3] for c in CASES)))
+def chart(rows: list, p: dict, stacked: bool = False) -> alt.HConcatChart | alt.VConcatChart:
+    return mean_panels(rows, [c[0] for c in CASES], MEASURES, list(dict.fromkeys(c[3] for c in CASES)), stacked=stacked)
 
 
 FIGURE = Figure(
@@ -124,6 +125,7 @@ FIGURE = Figure(
     params=PARAMS,
     compute=compute,
     chart=chart,
+    stacked_chart=functools.partial(chart, stacked=True),
     alt_text=(
         "Four dot plots side by side, one row per network and initialisation: plain with He, orthogonal, LSUV and "
         "MetaInit; residual with He, LSUV, MetaInit and zero branches. Mean cosine at the last layer: plain "

@@ -1,5 +1,7 @@
 """Every solution on every instrument: one comparison at depth 100."""
 
+import functools
+
 import altair as alt
 
 import torch
@@ -53,9 +55,9 @@ def compute(p: dict) -> Result:
     return Result(rows, values, summary=summary)
 
 
-def chart(rows: list, p: dict) -> alt.HConcatChart:
+def chart(rows: list, p: dict, stacked: bool = False) -> alt.HConcatChart | alt.VConcatChart:
     names = list(NETWORKS)
-    return mean_panels(rows, names, MEASURES, names, row_field="network")
+    return mean_panels(rows, names, MEASURES, names, row_field="network", stacked=stacked)
 
 
 FIGURE = Figure(
@@ -74,6 +76,7 @@ FIGURE = Figure(
     params=PARAMS,
     compute=compute,
     chart=chart,
+    stacked_chart=functools.partial(chart, stacked=True),
     alt_text=(
         "Five dot plots side by side, one row per network: plain, batch norm, residual, residual + batch norm, "
         "LSUV, MetaInit. Mean cosine at the last layer: plain {{ value: solutions-summary.plain_correlation | .3f }}, "

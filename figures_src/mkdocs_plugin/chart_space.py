@@ -2,9 +2,11 @@
 placeholder that holds that space until figures.js draws the chart.
 
 The static SVG gives the plot's size (the interactive chart keeps its height; its width follows the
-column); each bound control (slider, menu) adds one row below the plot (figures.css lays them out one
-per row). A chart of side-by-side views also has a stacked SVG: in a narrow column (figures.css decides
-which, figures.js follows) the views stand one above another, and the stacked height is reserved.
+column); each bound control (slider, menu, row of radio buttons) adds one row below the plot (figures.css
+lays them out one per row; on a phone a long row of radio buttons wraps, and what it adds then lands below
+the chart, out of the way of what is read above it). A chart of side-by-side views also has a stacked SVG:
+in a narrow column (figures.css decides which, figures.js follows) its views stand one above another
+(pipeline.stacked_spec), and the stacked height is reserved.
 """
 
 import html

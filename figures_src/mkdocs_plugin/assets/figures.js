@@ -59,11 +59,10 @@
     return getComputedStyle(element).getPropertyValue("--dl-layout").trim() === "stacked";
   }
 
-  // Side-by-side views one above another, as in the stacked static SVG (pipeline.stacked_spec).
-  function stack(spec) {
-    var stacked = Object.assign({}, spec, { vconcat: spec.hconcat });
-    delete stacked.hconcat;
-    return stacked;
+  // A chart of side-by-side views has a stacked layout for narrow columns, registered beside it by the same
+  // spec script (pipeline.stacked_spec); the static stacked SVG shows the same.
+  function stackedSpec(element) {
+    return (window.dlFigureSpecs || {})[element.dataset.figure + " stacked"] || null;
   }
 
   // How many views stand side by side in the chart's widest row: the views whose widths are set here to
@@ -213,7 +212,7 @@
         renderer: "svg",
         actions: false // the caption links the data, SVG and spec; no link to an outside editor
       };
-      var laidOut = stacked && spec.hconcat ? stack(spec) : JSON.parse(JSON.stringify(spec));
+      var laidOut = JSON.parse(JSON.stringify((stacked && stackedSpec(element)) || spec));
       // The spec carries the light theme; dark mode overrides it key by key (a spec's own config
       // takes precedence over vega-embed's config option, so merge into the spec itself).
       if (colours === "dark") laidOut.config = merge(laidOut.config || {}, window.dlChartThemes.dark);
@@ -376,7 +375,7 @@
 
   function redrawWhereTheColumnChanged() {
     views.forEach(function (entry, element) {
-      var relaid = entry.stacked !== stackedLayout(element) && Boolean(entry.spec.hconcat);
+      var relaid = entry.stacked !== stackedLayout(element) && stackedSpec(element) !== null;
       if (relaid || (fitsByWidth(entry.spec) && Math.abs(element.clientWidth - entry.width) > 8)) render(element, true);
     });
   }
