@@ -55,12 +55,12 @@ class UsedSelectors:
                         | {("id", tag["id"]) for tag in tags if tag.has_attr("id")})
 
     def matches(self, selector: list) -> bool:
-        if not required_names(selector) <= self.present:
-            return False
         try:
             compiled = soupsieve.compile(tinycss2.serialize(selector).strip())
         except SelectorSyntaxError:
             return True  # what cannot be read might match
+        if not required_names(selector) <= self.present:
+            return False
         # Attribute selectors may test the colour scheme: try each; other selectors are the same in all.
         schemes = self.schemes if any(token.type == "[] block" for token in selector) else [{}]
         for document in self.documents:
@@ -204,7 +204,8 @@ def drop_properties(rule, needed: set[str]):
 
 def rebuilt_at_rule(rule, inner: list):
     content = tinycss2.parse_component_value_list("".join(serialize(child) for child in inner))
-    return tinycss2.ast.AtRule(rule.source_line, rule.source_column, rule.at_keyword, rule.prelude, content)
+    return tinycss2.ast.AtRule(rule.source_line, rule.source_column, rule.at_keyword, rule.lower_at_keyword,
+                               rule.prelude, content)
 
 
 def mentioned_names(rules: list) -> set[str]:

@@ -10,7 +10,12 @@
 // landmark-unique): which cell, code or output.
 (function () {
   "use strict";
+  // document$ and DOMContentLoaded both announce the first page; measuring it twice would lay it out twice.
+  var handled = new WeakSet();
   function focusScrollableCells() {
+    var notebook = document.querySelector(".jupyter-wrapper");
+    if (!notebook || handled.has(notebook)) return;
+    handled.add(notebook);
     var cells = Array.from(document.querySelectorAll(".jupyter-wrapper .jp-Cell"));
     // Every width is read before any attribute is written: a write between two reads would make the
     // browser restyle and lay out the whole page again for each region (seconds on a phone).
