@@ -48,32 +48,55 @@ class UsedSelectors:
 
     def __init__(self, documents, schemes: list[dict[str, str]]):
         self.documents, self.schemes = documents, schemes or [{}]
-        tags = [tag for document in documents for tag in document.find_all(True)]
-        # A selector naming a class, id or element no page has cannot match: most rules end there, fast.
-        self.present = ({("type", tag.name.lower()) for tag in tags}
-                        | {("class", name) for tag in tags for name in tag.get("class", [])}
-                        | {("id", tag["id"]) for tag in tags if tag.has_attr("id")})
+        self.tags = [tag for document in documents for tag in document.find_all(True)]
+        self.known: dict[str, bool] = {}  # selector -> whether it matches
+        # The elements with each name, class, attribute and id: a selector is tried only on the elements its last
+        # compound names, and one naming what no page has is done at once (most rules end there).
+        self.having: dict[tuple[str, str], list] = {}
+        for tag in self.tags:
+            names = [("type", tag.name.lower())] + [("class", name) for name in tag.get("class", [])]
+            names += [("attribute", name.lower()) for name in tag.attrs]
+            for name in names + ([("id", tag["id"])] if tag.has_attr("id") else []):
+                self.having.setdefault(name, []).append(tag)
 
     def matches(self, selector: list) -> bool:
+        text = tinycss2.serialize(selector).strip()
+        if text not in self.known:
+            self.known[text] = self.match(selector, text)
+        return self.known[text]
+
+    def match(self, selector: list, text: str) -> bool:
         try:
-            compiled = soupsieve.compile(tinycss2.serialize(selector).strip())
+            compiled = soupsieve.compile(text)
         except SelectorSyntaxError:
             return True  # what cannot be read might match
-        if not required_names(selector) <= self.present:
+        if any(name not in self.having for name in required_names(selector)):
             return False
+        candidates = min((self.having[name] for name in required_names(subject(selector))), key=len,
+                         default=self.tags)
         # Attribute selectors may test the colour scheme: try each; other selectors are the same in all.
         schemes = self.schemes if any(token.type == "[] block" for token in selector) else [{}]
-        for document in self.documents:
-            for scheme in schemes:
+        for scheme in schemes:
+            for document in self.documents:
                 if document.body is not None:
                     document.body.attrs.update(scheme)
-                if compiled.select_one(document) is not None:
-                    return True
+            if any(compiled.match(tag) for tag in candidates):
+                return True
         return False
 
 
+def subject(selector: list) -> list:
+    """The last compound of a selector (tokens): the part the matched element itself must satisfy."""
+    tokens = list(selector)
+    while tokens and tokens[-1].type == "whitespace":
+        tokens.pop()
+    start = max((index + 1 for index, token in enumerate(tokens) if token.type == "whitespace" or (
+        token.type == "literal" and token.value in COMBINATORS)), default=0)
+    return tokens[start:]
+
+
 def required_names(selector: list) -> set[tuple[str, str]]:
-    """The element names, classes and ids a selector (tokens, without pseudo-classes) needs on the page."""
+    """The element names, classes, attributes and ids a selector (tokens, without pseudo-classes) needs."""
     if any(token.type == "literal" and token.value == "|" for token in selector):
         return set()  # a namespace prefix: left to the matcher
     names, previous = set(), None
@@ -85,6 +108,10 @@ def required_names(selector: list) -> set[tuple[str, str]]:
                 names.add(("type", token.lower_value))
         elif token.type == "hash":
             names.add(("id", token.value))
+        elif token.type == "[] block":
+            parts = [part for part in token.content if part.type != "whitespace"]
+            if parts and parts[0].type == "ident" and not any(part == "|" for part in parts):  # no namespace
+                names.add(("attribute", parts[0].lower_value))
         previous = token
     return names
 
