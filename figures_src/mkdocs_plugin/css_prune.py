@@ -48,6 +48,10 @@ class UsedSelectors:
 
     def __init__(self, documents, schemes: list[dict[str, str]]):
         self.documents, self.schemes = documents, schemes or [{}]
+        for scheme in self.schemes:  # every attribute a scheme sets is on <body>, to be found below
+            for document in documents:
+                if document.body is not None:
+                    document.body.attrs.update(scheme)
         self.tags = [tag for document in documents for tag in document.find_all(True)]
         self.known: dict[str, bool] = {}  # selector -> whether it matches
         # The elements with each name, class, attribute and id: a selector is tried only on the elements its last
@@ -104,7 +108,7 @@ def required_names(selector: list) -> set[tuple[str, str]]:
         if token.type == "ident":
             if previous is not None and previous.type == "literal" and previous.value == ".":
                 names.add(("class", token.value))
-            elif not (previous is not None and previous.type == "literal" and previous.value in (":", "|")):
+            elif not (previous is not None and previous.type == "literal" and previous.value == ":"):
                 names.add(("type", token.lower_value))
         elif token.type == "hash":
             names.add(("id", token.value))
