@@ -201,3 +201,26 @@ def test_a_solution_whose_check_fails_fails_the_build(tmp_path):
     with pytest.raises(notebooks.NotebookError, match=r"wrong\.py: a cell tagged 'solution' must be code starting "
                                                        r"with '# @title '"):
         notebooks.execute(source, tmp_path / "out" / "wrong.ipynb", REPOSITORY, ROOT)
+
+
+DISPLAY_MATH = """() => Array.from(document.querySelectorAll('.dl-math')).map(box => {
+  const around = box.closest('.jp-Cell, .md-content__inner').getBoundingClientRect();
+  const own = box.getBoundingClientRect();
+  return {inside: own.left >= around.left - 0.5 && own.right <= around.right + 0.5,
+          wider: box.scrollWidth > box.clientWidth, scrolls: getComputedStyle(box).overflowX === 'auto'};
+})"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", ["notebooks/observation/", "observation/"])
+def test_a_long_display_equation_scrolls_inside_its_own_box(browser, site_url, path):
+    """On a notebook page and a chapter, at desktop and phone width, each display equation stays in its cell
+    or column; one wider than that scrolls sideways in its box, and the page never does."""
+    for width in (1280, 390):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(site_url + path)
+        boxes = page.evaluate(DISPLAY_MATH)
+        assert boxes and all(box["inside"] for box in boxes), (path, width, boxes)
+        assert all(box["scrolls"] for box in boxes if box["wider"]), (path, width, boxes)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.close()

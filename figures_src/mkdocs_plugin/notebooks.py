@@ -26,6 +26,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
 from figures_src import cache
+from figures_src.mkdocs_plugin import css_prune
 from figures_src.notebook import RENDERER_ENV
 
 TIMEOUT_SECONDS = 600  # per cell
@@ -345,6 +346,24 @@ def take_styles(html_text: str) -> tuple[str, list[str]]:
     the page's article, where HTML allows none: 600 KB, the same on every notebook page. They are taken out
     (returned) to go into one stylesheet, STYLESHEET, in the head of the notebook pages."""
     return NOTEBOOK_STYLE.sub("", html_text), [style.strip() for style in NOTEBOOK_STYLE.findall(html_text)]
+
+
+STYLESHEET_LINK = re.compile(r'<link rel="stylesheet" href="([^"]+)"')
+
+
+def write_stylesheet(site_dir: Path, styles: str, pages: dict[str, str], palette) -> None:
+    """STYLESHEET: the notebook styles cut down to the rules the notebook pages (URL -> HTML) can use, in every
+    colour scheme of the theme's `palette`: JupyterLab's full theme costs each page seconds of style
+    computation on a phone."""
+    schemes = [{f"data-md-color-{key}": str(entry[key]).replace(" ", "-") for key in ("scheme", "primary", "accent")
+                if key in entry} for entry in (palette if isinstance(palette, list) else [palette or {}])]
+    others = {posixpath.normpath(posixpath.join(posixpath.dirname(url), href)) for url, html_text in pages.items()
+              for href in STYLESHEET_LINK.findall(html_text) if "://" not in href}
+    others.discard(STYLESHEET)
+    other_css = [(site_dir / path).read_text() for path in sorted(others) if (site_dir / path).is_file()]
+    stylesheet = site_dir / STYLESHEET
+    stylesheet.parent.mkdir(parents=True, exist_ok=True)
+    stylesheet.write_text(css_prune.prune(styles, [pages[url] for url in sorted(pages)], schemes, other_css))
 
 
 def page_links(src_uri: str, page_url: str, repository: str, branch: str, index_url: str | None) -> dict:

@@ -81,6 +81,7 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
                                          self.root / self.config.notebook_cache_dir, self.config.repository, log)
         self.published = notebooks.published_pages(files)
         self.notebook_styles: dict[str, None] = {}  # the notebook pages' <style> contents (on_page_content)
+        self.notebook_pages: dict[str, str] = {}  # URL -> HTML of each notebook page (on_post_page)
         for exported in self.exports.values():
             for name, content in exported.items():
                 files.append(File.generated(config, f"figures/{name}", content=content))
@@ -294,12 +295,16 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
                                                      ensure_ascii=False, allow_nan=False) + "\n"
         return env
 
+    def on_post_page(self, output: str, page: Page, config):
+        if page.file.src_uri.endswith(".ipynb"):
+            self.notebook_pages[page.url] = output
+        return output
+
     @event_priority(-100)  # after mkdocs-print-site-plugin has written the print page
     def on_post_build(self, config):
         if self.notebook_styles:
-            stylesheet = Path(config.site_dir) / notebooks.STYLESHEET
-            stylesheet.parent.mkdir(parents=True, exist_ok=True)
-            stylesheet.write_text("\n".join(self.notebook_styles) + "\n")
+            notebooks.write_stylesheet(Path(config.site_dir), "\n".join(self.notebook_styles),
+                                       self.notebook_pages, config.theme.get("palette"))
         # Notebook pages are left out of the print (mkdocs.yml); links to them lead to the web site.
         with build_errors():
             print_page.mend_print_page(Path(config.site_dir), config.site_url or "/",
