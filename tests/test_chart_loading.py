@@ -157,28 +157,31 @@ def test_every_chart_is_drawn_at_full_size_in_the_space_kept_for_it(browser, sit
     assert problems == [], "\n".join(problems)
 
 
-def layout_of(page, figure):
-    """Whether the figure's static SVG shows its views side by side or stacked, and the same for its drawing."""
-    chart = f'#fig-{figure} .dl-chart'
-    static = page.eval_on_selector(chart, """e => Array.from(e.querySelectorAll('img.dl-static'))
+def static_shown(page, figure):
+    """The static SVGs the figure shows before its chart is drawn."""
+    return page.eval_on_selector(f"#fig-{figure} .dl-chart", """e => Array.from(e.querySelectorAll('img.dl-static'))
         .filter(i => getComputedStyle(i).display !== 'none').map(i => i.src.split('/').pop())""")
-    page.eval_on_selector(chart, "e => window.dlFigures.draw(e)")
-    size = page.eval_on_selector(chart + " .dl-chart-view svg", "s => [s.getBoundingClientRect().width, "
-                                                                  "s.getBoundingClientRect().height]")
-    return static, size
+
+
+def drawn_size(page, figure):
+    page.eval_on_selector(f"#fig-{figure} .dl-chart", "e => window.dlFigures.draw(e)")
+    return page.eval_on_selector(f"#fig-{figure} .dl-chart-view svg",
+                                 "s => [s.getBoundingClientRect().width, s.getBoundingClientRect().height]")
 
 
 def test_views_side_by_side_stack_in_a_narrow_column_and_only_the_image_shown_loads(browser, site_url):
-    wide, requests = open_page(browser, site_url + "solutions/", width=1280)
-    static, (width, height) = layout_of(wide, SIDE_BY_SIDE)
-    assert static == [f"{SIDE_BY_SIDE}.svg"] and width > 2 * height
+    wide, _ = open_page(browser, site_url + "solutions/", width=1280)
+    assert static_shown(wide, SIDE_BY_SIDE) == [f"{SIDE_BY_SIDE}.svg"]
+    width, height = drawn_size(wide, SIDE_BY_SIDE)
+    assert width > 2 * height
     wide.close()
     narrow, requests = open_page(browser, site_url + "solutions/", width=390)
+    assert static_shown(narrow, SIDE_BY_SIDE) == [f"{SIDE_BY_SIDE}.stacked.svg"]
     narrow.locator(f"#fig-{SIDE_BY_SIDE}").scroll_into_view_if_needed()
     narrow.wait_for_load_state("networkidle")
-    static, (width, height) = layout_of(narrow, SIDE_BY_SIDE)
-    assert static == [f"{SIDE_BY_SIDE}.stacked.svg"] and height > 2 * width
     assert not any(u.endswith(f"/{SIDE_BY_SIDE}.svg") for u in requests)  # the hidden wide image is not fetched
+    width, height = drawn_size(narrow, SIDE_BY_SIDE)
+    assert height > 2 * width
     narrow.set_viewport_size({"width": 1280, "height": 900})  # turned to landscape on a tablet: side by side again
     narrow.wait_for_function(f"""(() => {{ const s = document.querySelector('#fig-{SIDE_BY_SIDE} .dl-chart-view svg');
         return s && s.getBoundingClientRect().width > 2 * s.getBoundingClientRect().height; }})()""", timeout=30_000)
