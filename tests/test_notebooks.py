@@ -136,6 +136,22 @@ def test_solution_cells_fold_on_the_site():
     assert notebooks.collapse_solutions(html.replace("celltag_solution", "")) == html.replace("celltag_solution", "")
 
 
+def test_code_cells_keep_their_text_and_their_meaningful_colours_with_fewer_elements():
+    """Pygments' spans for names, whitespace, punctuation and operators go; the code reads the same, and keywords,
+    strings and numbers stay coloured."""
+    html = ('<div class="highlight-ipynb hl-python"><pre><span></span><span class="kn">import</span><span class="w"> '
+            '</span><span class="nn">torch</span>\n<span class="n">x</span> <span class="o">=</span> <span class="n">'
+            'torch</span><span class="o">.</span><span class="n">ones</span><span class="p">(</span><span class="mi">'
+            '3</span><span class="p">)</span>  <span class="c1"># three &lt;ones&gt;</span></pre></div>')
+    thinned = notebooks.thin_highlighting(html)
+    text = lambda h: re.sub(r"<[^>]+>", "", h)
+    assert text(thinned) == text(html)
+    assert thinned.count("<span") == html.count("<span") - 8
+    for kept in ('class="kn"', 'class="nn"', 'class="mi"', 'class="c1"'):
+        assert kept in thinned
+    assert re.search(r'class="[nwpo]"', thinned) is None
+
+
 def test_the_cache_key_changes_with_the_experiment_code_the_notebook_imports(tmp_path, monkeypatch):
     source = ROOT / "docs" / "notebooks" / "observation.py"
     notebook = notebooks.read_source(source, "")

@@ -12,6 +12,8 @@ import re
 from functools import cache
 from pathlib import Path
 
+from figures_src.mkdocs_plugin.html_blocks import outer_divs
+
 TEMML = Path(__file__).parent / "vendor" / "temml" / "temml.min.js"
 
 
@@ -65,7 +67,6 @@ def render_chapter(page_html: str, where: str) -> str:
 
 
 MARKDOWN_CELL = re.compile(r'<div class="[^"]*\bjp-RenderedMarkdown\b[^"]*"[^>]*>')
-DIV_TAG = re.compile(r"<div\b|</div>")
 # $$...$$ first, then $...$ (not an escaped \$); a formula does not span an HTML tag.
 NOTEBOOK_MATH = re.compile(r"\$\$([^<]+?)\$\$|(?<![\\$])\$([^$<]+?)(?<!\\)\$")
 
@@ -74,18 +75,11 @@ def render_notebook(page_html: str, where: str) -> str:
     """Every formula in the markdown cells of a notebook page as MathML (code and outputs keep their $). A cell
     ends at the `</div>` that closes its own `<div>`, counted by depth: a cell may hold divs of its own."""
     pieces, position = [], 0
-    for cell in MARKDOWN_CELL.finditer(page_html):
-        if cell.start() < position:  # a div inside a cell already typeset
-            continue
-        depth = 0
-        for tag in DIV_TAG.finditer(page_html, cell.start()):
-            depth += 1 if tag[0] == "<div" else -1
-            if depth == 0:
-                break
-        else:
+    for cell, close in outer_divs(page_html, MARKDOWN_CELL):
+        if close is None:
             raise MathError(f"{where}: a markdown cell's <div> is never closed: {cell[0]}")
-        pieces += [page_html[position:cell.end()], render_dollars(page_html[cell.end():tag.start()], where)]
-        position = tag.start()
+        pieces += [page_html[position:cell.end()], render_dollars(page_html[cell.end():close.start()], where)]
+        position = close.start()
     return "".join(pieces) + page_html[position:]
 
 

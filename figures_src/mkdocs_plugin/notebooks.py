@@ -27,6 +27,7 @@ from mkdocs.utils import get_relative_url
 
 from figures_src import cache
 from figures_src.mkdocs_plugin import css_prune
+from figures_src.mkdocs_plugin.html_blocks import outer_divs
 from figures_src.notebook import RENDERER_ENV
 
 TIMEOUT_SECONDS = 600  # per cell
@@ -300,28 +301,32 @@ def relative_site_links(html_text: str, page_url: str, site_url: str, published:
 
 
 SOLUTION_CELL = re.compile(rf'<div class="jp-Cell jp-CodeCell[^"]*\bcelltag_{SOLUTION_TAG}\b[^"]*"[^>]*>')
-DIV_TAG = re.compile(r"<div\b|</div>")
 
 
 def collapse_solutions(html_text: str) -> str:
     """On the site each solution cell, code and outputs, is folded into a <details> the reader opens after
     making a prediction (Material styles it like a collapsible admonition)."""
     pieces, position = [], 0
-    for match in SOLUTION_CELL.finditer(html_text):
-        if match.start() < position:  # a div inside a cell already folded
-            continue
-        depth = 0
-        for tag in DIV_TAG.finditer(html_text, match.start()):
-            depth += 1 if tag[0] == "<div" else -1
-            if depth == 0:
-                break
-        else:
-            raise NotebookError(f"a solution cell's <div> is never closed: {match[0]}")
-        pieces += [html_text[position:match.start()],
+    for cell, close in outer_divs(html_text, SOLUTION_CELL):
+        if close is None:
+            raise NotebookError(f"a solution cell's <div> is never closed: {cell[0]}")
+        pieces += [html_text[position:cell.start()],
                    '<details class="success dl-solution"><summary>Solution: open it after your prediction</summary>',
-                   html_text[match.start():tag.end()], "</details>"]
-        position = tag.end()
+                   html_text[cell.start():close.end()], "</details>"]
+        position = close.end()
     return "".join(pieces) + html_text[position:]
+
+
+PLAIN_TOKEN = re.compile(r'<span class="[nwpo]">([^<]*)</span>')
+
+
+def thin_highlighting(html_text: str) -> str:
+    """Pygments wraps every token of a code cell in a span. Names, whitespace, punctuation and operators
+    lose theirs here (names and whitespace have no colour of their own; punctuation and operators then take
+    the code's colour), about two spans in three: each is an element a phone styles again on every forced
+    style pass (~1 s of blocking time on a notebook page). Keywords, strings, numbers, comments, builtins
+    and functions keep their colours."""
+    return PLAIN_TOKEN.sub(r"\1", html_text)
 
 
 NOTEBOOK_MATHJAX = re.compile(r'<script src="dl-site-mathjax">\s*</script>|'

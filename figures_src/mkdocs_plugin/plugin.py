@@ -253,7 +253,7 @@ class FiguresPlugin(BasePlugin[FiguresConfig]):
     def on_page_content(self, html_text: str, page: Page, config, files: Files):
         with build_errors():
             if page.file.src_uri.endswith(".ipynb"):
-                html_text = notebooks.collapse_solutions(html_text)
+                html_text = notebooks.thin_highlighting(notebooks.collapse_solutions(html_text))
                 html_text, styles = notebooks.take_styles(notebooks.strip_notebook_mathjax(html_text))
                 self.notebook_styles.update(dict.fromkeys(styles))  # in order, each once
                 html_text = math.render_notebook(html_text, page.file.src_uri)
