@@ -1,9 +1,11 @@
 """One gradient step, expanded (chapter 3's instrument) for any of the site's networks: the first-order gain
 −η‖g‖², the second-order price ½η²gᵀHg, and what the step measurably removes of the loss and of its
-input-dependent part."""
+input-dependent part; and the chart of those terms along the step."""
 
+import altair as alt
 import torch
 
+from figures_src import theme
 from figures_src.curvature import HessianOperator, flatten, mse
 from figures_src.model import MLP
 
@@ -60,3 +62,24 @@ def step_terms(net: MLP, x: torch.Tensor, y: torch.Tensor, etas: list[float] = (
     return {"loss": loss, "grad_sq": gg, "ghg": ghg, "eta_star": unit, "best_decrease": 0.5 * gg * unit / loss,
             "measured_decrease": (loss - moved) / loss, "useful_decrease": (useful - moved_useful) / useful,
             "curve": curve}
+
+
+FIRST, SECOND, MODEL, MEASURED, USEFUL = ("first order −η‖g‖²", "second order ½η²gᵀHg", "sum (quadratic model)",
+                                         "measured ΔL", "measured: input-dependent part")
+TERMS = [FIRST, SECOND, MODEL, MEASURED, USEFUL]
+TERM_KEYS = ["first", "second", "model", "measured", "useful"]  # their fields in a curve's rows
+TERM_COLORS = ["#009E73", "#D55E00", theme.THEORY_COLOR, theme.BLUE, theme.SKY_BLUE]  # the model: grey, as theory
+TERM_DASHES = [[1, 0], [1, 0], theme.THEORY_DASH, [1, 0], [3, 2]]
+
+
+def step_lines(curve: alt.Chart, x: alt.X, eta_tooltip: alt.Tooltip, legend: alt.Legend) -> alt.Chart:
+    """The lines of one step along −g against the step size x: `curve`'s rows carry `step_terms`' curve fields
+    (first, second, model = their sum, measured, useful), each a loss change ÷ L, folded into one line per term."""
+    label = " : ".join(f"datum.key == '{k}' ? '{t}'" for k, t in zip(TERM_KEYS, TERMS)) + " : ''"
+    return curve.transform_fold(TERM_KEYS, as_=["key", "change"]).transform_calculate(term=label).mark_line(
+        strokeWidth=2.2, clip=True).encode(
+        x=x, y=alt.Y("change:Q", title="loss change ΔL ÷ L", scale=alt.Scale(domain=[-1, 0.5])),
+        color=alt.Color("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=TERM_COLORS),
+                        legend=legend),
+        strokeDash=alt.StrokeDash("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=TERM_DASHES)),
+        tooltip=["term:N", eta_tooltip, alt.Tooltip("change:Q", format=".4f", title="ΔL ÷ L")])

@@ -57,6 +57,21 @@ def test_every_control_setting_has_its_views_and_its_reactive_numbers(computed, 
         assert numbers[f"{FID}.{name}"] == numbers[f"{FID}.{state_name(name, default)}"]
 
 
+
+def test_the_depths_the_prose_names_are_the_controls_ends_and_the_compared_networks(computed, numbers):
+    """min_depth and max_depth are the depth control's ends; shallow_depth and deep_depth the depths of the
+    plain_d… numbers and of their differences, each the same as that network's reactive number."""
+    spec = FIGURE.chart(computed[FID].result.rows, P).to_dict()
+    options = next(param["bind"]["options"] for param in spec["params"] if param["name"] == "depth")
+    assert (numbers[f"{FID}.min_depth"], numbers[f"{FID}.max_depth"]) == (min(options), max(options))
+    shallow, deep = numbers[f"{FID}.shallow_depth"], numbers[f"{FID}.deep_depth"]
+    assert shallow < deep
+    for depth in (shallow, deep):
+        at = {"architecture": "plain", "depth": depth}
+        assert numbers[f"{FID}.plain_d{depth}_cbar"] == numbers[f"{FID}.{state_name('cbar', at)}"]
+    plain = [numbers[f"{FID}.plain_d{depth}_cbar"] for depth in (deep, shallow)]
+    assert numbers[f"{FID}.plain_cbar_d{deep}_minus_d{shallow}"] == pytest.approx(plain[0] - plain[1], abs=1e-5)  # each rounded
+
 def test_the_plain_network_collapses_with_depth_and_the_residual_one_does_not(numbers):
     plain = [numbers[f"{FID}.plain_d{d}_cbar"] for d in P["depths"]]
     assert plain == sorted(plain) and plain[-1] > 0.95  # c̄ at the last layer grows with every depth step

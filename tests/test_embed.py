@@ -145,6 +145,22 @@ def test_an_embed_page_follows_the_readers_colour_scheme_accessibly(browser, sit
     assert labels[0] != labels[1]
 
 
+
+def test_an_embed_page_shows_the_screen_words_on_screen_and_the_paper_words_in_print(browser, site_url):
+    """A caption's interaction hint ("Move the slider: at") on screen, the words for a static figure ("At") on
+    paper: one of the two, never both run together ("atAt")."""
+    page = browser.new_page()
+    page.goto(site_url + "embed/collapse-function/")
+    caption = page.locator("figcaption")
+    shown = {}
+    for media in ("screen", "print"):
+        page.emulate_media(media=media)
+        shown[media] = caption.inner_text()
+        assert "atAt" not in shown[media], media
+    page.close()
+    assert "Move the slider: at layer" in shown["screen"] and "At layer" not in shown["screen"]
+    assert "At layer" in shown["print"] and "Move the slider" not in shown["print"]
+
 def move_slider(page, fid, value):
     page.locator(f"#fig-{fid} input[type=range]").evaluate(
         "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }", str(value))

@@ -50,7 +50,7 @@ import altair as alt
 import torch
 
 from figures_src.model import gaussian_inputs, great_circle, seeded
-from figures_src.theme import ARCHITECTURE_COLORS, CATEGORICAL, THEORY_COLOR, THEORY_DASH
+from figures_src.theme import ARCHITECTURE_COLORS, THEORY_COLOR, THEORY_DASH, UNIT_COLORS, UNIT_DASHES
 
 torch.set_num_threads(1)  # the matrices here are small: one thread is as fast, and far faster on a busy machine
 
@@ -124,7 +124,9 @@ def units_at(layer: int) -> alt.Chart:
         x=alt.X("theta:Q", title="angle θ along the circle of inputs (radians)",
                 scale=alt.Scale(domain=[0, 6.3], nice=False)),
         y=alt.Y("direction:Q", title="φᵢ(x) ÷ ‖φ(x)‖ · √n", scale=alt.Scale(domain=[0, 5])),
-        color=alt.Color("unit:N", title=None, scale=alt.Scale(range=CATEGORICAL[1:1 + UNITS])),
+        # the site's unit hues, which name no architecture, told apart by dash too
+        color=alt.Color("unit:N", title=None, scale=alt.Scale(range=UNIT_COLORS)),
+        strokeDash=alt.StrokeDash("unit:N", title=None, scale=alt.Scale(range=UNIT_DASHES)),
         tooltip=["unit:N", alt.Tooltip("theta:Q", format=".2f"), alt.Tooltip("direction:Q", format=".3f")],
     ).properties(height=120, title=f"layer {layer}")
 

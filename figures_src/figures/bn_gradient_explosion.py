@@ -87,7 +87,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     color = alt.Color("run:N", title=None, scale=alt.Scale(domain=labels, range=colors),
                       legend=line_legend(orient="top-right", direction="vertical"))
     dash = alt.StrokeDash("run:N", title=None, scale=alt.Scale(domain=labels, range=dashes))
-    x = alt.X("layer:Q", title="layer l of the weight matrix Wˡ (input on the left)",
+    x = alt.X("layer:Q", title="layer l of Wˡ (input on the left)",
               scale=alt.Scale(domain=[2, p["depth"]], nice=False))
     y = alt.Y("relative_sq_grad:Q", title="‖∂L/∂Wˡ‖² ÷ last layer's (log)",
               scale=alt.Scale(type="log"), axis=alt.Axis(format="~e"))
@@ -103,12 +103,12 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         .encode(x=x, y="theory:Q"),
         profiles.mark_point(size=40, filled=True, opacity=0).encode(x=x, y=y, tooltip=tooltip),
     ).properties(height=theme.HEIGHT - 40,
-                 title=alt.Title("Squared gradient norm per layer at initialisation",
+                 title=alt.Title(["Squared gradient norm per layer,", "at initialisation"],
                                  subtitle="grey dashed: (π/(π−1))ᴸ⁻ˡ"))
 
     factors = data.transform_filter("!isValid(datum.layer)")
     factor_scale = alt.Scale(domain=[0.8, 1.9], nice=False)
-    fx = alt.X("factor:Q", title="fitted growth factor per layer (squared norm)", scale=factor_scale)
+    fx = alt.X("factor:Q", title="factor per layer (squared norm)", scale=factor_scale)
     fy = alt.Y("run:N", title=None, sort=labels)
     ftip = [alt.Tooltip("run:N", title="network"), alt.Tooltip("factor:Q", title="mean factor", format=".4f"),
             alt.Tooltip("factor_ci_low:Q", title="95% interval from", format=".4f"),
@@ -122,7 +122,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
             color=alt.Color("run:N", scale=alt.Scale(domain=labels, range=colors), legend=None)),
         alt.Chart(alt.InlineData(values=[{"factor": BN_GRADIENT_FACTOR}])).mark_rule(
             color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=2).encode(x=alt.X("factor:Q", scale=factor_scale)),
-    ).properties(height=150, title=alt.Title("Growth factor per layer, fitted on the middle layers",
+    ).properties(height=150, title=alt.Title(["Growth factor per layer,", "fitted on the middle layers"],
                                              subtitle="grey dashed: π/(π−1)"))
     return alt.vconcat(lines, dots, spacing=18).resolve_scale(color="independent", strokeDash="independent")
 

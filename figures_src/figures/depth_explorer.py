@@ -15,9 +15,10 @@ import torch
 from figures_src import theme
 from figures_src.claims import Above, All, Below, Claim, Differs, Equals
 from figures_src.cache import shared_runs
+from figures_src.charts import line_legend
 from figures_src.experiments import NETWORKS, SETUP, SWEEP, build, runs_over_seeds, single_thread, sweeps, task, value_key
 from figures_src.figure import Figure, Result, table
-from figures_src.gradient_step import step_terms
+from figures_src.gradient_step import step_lines, step_terms
 from figures_src.markers import state_name
 from figures_src.measures import gram, pooled_variance_fraction
 from figures_src.model import great_circle, on_sphere, seeded
@@ -27,20 +28,13 @@ from figures_src.theory import arccos_map, batch_norm_correlation, residual_recu
 RUNS = "depth-explorer-network"  # this figure's own runs in the shared cache: the tests read them back
 ARCHITECTURES = ["plain", "batch norm", "residual", "residual + batch norm"]
 PARAMS = {**SETUP, **SWEEP, "depths": [1, 3, 10, 30, 100], "trained_depths": [1, 3, 10, 100],
-          "default_depth": 100, "default_architecture": "plain", "shallow_depth": 1,
+          "default_depth": 100, "default_architecture": "plain", "shallow_depth": 1, "deep_depth": 100,
           "circle_points": 40, "circle_networks": 2, "circle_seed": 9, "step_points": 21, "step_max": 2.5}
 # living numbers for every control setting (`markers.state_name`), each with its interval and n
 RUN_PARAMS = ("circle_points", "circle_networks", "circle_seed", "step_points", "step_max")
 STATE_NAMES = {"depth"} | {f"{name}{suffix}"
                            for name in ("cbar", "share", "useful_decrease", "useful_median", "best_decrease")
                            for suffix in ("", "_ci_low", "_ci_high", "_n")}
-
-FIRST, SECOND, MODEL, MEASURED, USEFUL = ("first order −η‖g‖²", "second order ½η²gᵀHg", "sum (quadratic model)",
-                                         "measured ΔL", "measured: input-dependent part")
-TERMS = [FIRST, SECOND, MODEL, MEASURED, USEFUL]
-TERM_KEYS = ["first", "second", "model", "measured", "useful"]
-TERM_COLORS = ["#009E73", "#D55E00", theme.THEORY_COLOR, theme.BLUE, theme.SKY_BLUE]
-TERM_DASHES = [[1, 0], [1, 0], theme.THEORY_DASH, [1, 0], [3, 2]]
 
 
 def theory_profile(architecture: str, depth: int, pair_cosines: torch.Tensor, batch: int) -> list[float] | None:
@@ -151,7 +145,7 @@ def compute(p: dict) -> Result:
             values |= mean_ci([r["final_loss"] for r in best]).values(f"{key}_final_loss")
         else:
             summary.append({"kind": "untrained", **at})
-    deep, shallow = p["default_depth"], p["shallow_depth"]
+    deep, shallow = p["deep_depth"], p["shallow_depth"]
     for name in ("cbar", "useful_decrease"):
         values |= difference_ci(per[("plain", deep)][name], per[("plain", shallow)][name], paired=False).values(
             f"plain_{name}_d{deep}_minus_d{shallow}")
@@ -159,7 +153,10 @@ def compute(p: dict) -> Result:
     # the plain living numbers: their value at the chart's default setting, which the prose and claims quote
     values |= {name: values[state_name(name, default)] for name in sorted(STATE_NAMES)}
     untrained = [d for d in p["depths"] if d not in p["trained_depths"]]
-    values |= {"untrained_depth": untrained[0], "shallow": shallow, "seeds": p["seeds"], "width": p["width"],
+    # the depths the prose names: the control's range, and the two the plain_d… comparisons are at
+    values |= {"min_depth": min(p["depths"]), "max_depth": max(p["depths"]), "shallow_depth": shallow,
+               "deep_depth": deep}
+    values |= {"untrained_depth": untrained[0], "seeds": p["seeds"], "width": p["width"],
                "n_samples": p["n_samples"], "steps": p["steps"], "threshold": p["threshold"]}
     return Result(rows, values, summary=summary)
 
@@ -186,7 +183,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         color=color, strokeDash=alt.StrokeDash("draw:N", legend=None),  # which of the networks drawn
         tooltip=[alt.Tooltip("draw:N", title="network"), alt.Tooltip("theta:Q", format=".2f"),
                  alt.Tooltip("output:Q", format=".3f")],
-    ).properties(height=height, title=alt.Title(alt.expr(f"'(a) What it computes: ' + {setting}")))
+    ).properties(height=height, title=alt.Title(alt.expr(f"['(a) What it computes', {setting}]")))
 
     layers = view("layer")
     layer_x = alt.X("layer:Q", title="layer l", scale=alt.Scale(nice=False), axis=alt.Axis(tickMinStep=1, format="d"))
@@ -206,23 +203,15 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                 color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=2).encode(x=layer_x, y=f"{theory}:Q"),
         ).properties(height=height, title=title)
 
-    collapse = by_layer("cbar", "theory", "mean cosine c̄ₗ", "(b) Collapse: mean cosine between inputs, by layer")
-    share = by_layer("share", "share_theory", "meaningful share", "(c) Meaningful share of the second moment, by layer")
+    collapse = by_layer("cbar", "theory", "mean cosine c̄ₗ", "(b) Collapse: mean cosine between inputs")
+    share = by_layer("share", "share_theory", "meaningful share", "(c) Meaningful share of the second moment")
 
-    term_color = alt.Color("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=TERM_COLORS),
-                           legend=alt.Legend(symbolType="stroke", columns=2, labelLimit=300, orient="bottom"))
-    term_dash = alt.StrokeDash("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=TERM_DASHES),
-                               legend=None)
-    label = " : ".join(f"datum.key == '{k}' ? '{t}'" for k, t in zip(TERM_KEYS, TERMS)) + " : ''"
-    step = view("step").transform_fold(TERM_KEYS, as_=["key", "change"]).transform_calculate(term=label).mark_line(
-        strokeWidth=2.2, clip=True).encode(
-        x=alt.X("eta_rel:Q", title="step size η ÷ η* (the quadratic model's best step)",
-                scale=alt.Scale(nice=False), axis=alt.Axis(tickCount=6)),
-        y=alt.Y("change:Q", title="loss change ÷ L", scale=alt.Scale(domain=[-1, 0.5])),
-        color=term_color, strokeDash=term_dash,
-        tooltip=["term:N", alt.Tooltip("eta_rel:Q", format=".2f", title="η ÷ η*"),
-                 alt.Tooltip("change:Q", format=".4f", title="ΔL ÷ L")],
-    ).properties(height=height + 20, title="(d) One gradient step: first against second order")
+    step = step_lines(
+        view("step"), alt.X("eta_rel:Q", title="step size η ÷ η* (the model's best step)",
+                            scale=alt.Scale(nice=False), axis=alt.Axis(tickCount=6)),
+        alt.Tooltip("eta_rel:Q", format=".2f", title="η ÷ η*"),
+        line_legend(orient="bottom", direction="vertical", labelLimit=300),
+    ).properties(height=height + 20, title="(d) One step: first against second order")
 
     train_x = alt.X("step:Q", title="gradient-descent step", scale=alt.Scale(domain=[0, p["steps"]], nice=False))
     loss_scale = alt.Scale(type="log", domain=[1e-4, 2], clamp=True)
@@ -238,8 +227,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
             color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH).encode(y=alt.Y("loss:Q", scale=loss_scale)),
         view("untrained").mark_text(fontSize=13, align="left").encode(
             x=alt.value(12), y=alt.value(height / 2),
-            text=alt.value(f"no training runs at this depth (trained: {', '.join(map(str, p['trained_depths']))})")),
-    ).properties(height=height, title="(e) Training at the network's best learning rate")
+            text=alt.value(["no training runs at this depth",  # two lines: one is wider than a phone's column
+                            f"(trained: {', '.join(map(str, p['trained_depths']))})"])),
+    ).properties(height=height, title="(e) Training at its best learning rate")
 
     return alt.vconcat(circle, collapse, share, step, training, spacing=22).add_params(
         depth, architecture).resolve_scale(color="independent", strokeDash="independent")
@@ -272,8 +262,8 @@ FIGURE = Figure(
     compute=compute,
     chart=chart,
     alt_text=(
-        "Five charts stacked, with a depth control ({{ value: depth-explorer.shallow }} to "
-        "{{ value: depth-explorer.depth }}) and a network control (plain, batch norm, "
+        "Five charts stacked, with a depth control ({{ value: depth-explorer.min_depth }} to "
+        "{{ value: depth-explorer.max_depth }}) and a network control (plain, batch norm, "
         "residual, residual + batch norm), at the plain network of depth {{ value: depth-explorer.depth }}: its "
         "output is nearly the same for every input on a circle; the mean cosine rises to "
         "{{ value: depth-explorer.cbar | .3f }} at the last layer; the meaningful share falls to "

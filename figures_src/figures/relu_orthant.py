@@ -63,8 +63,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         color=alt.Color("stage:N", title=None, scale=stages, legend=alt.Legend(direction="vertical", labelLimit=300)),
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("u:Q", format=".2f"), alt.Tooltip("v:Q", format=".2f")])
     pairs = alt.layer(orthant, points)
-    pairs_title = alt.Title(alt.expr("['Each neuron: a pair of values, before and after the ReLU', "
-                                     "'shaded: the positive orthant, where no product is negative']"))
+    pairs_title = alt.Title(alt.expr("['Each neuron: a pair of values,', 'before and after the ReLU; shaded: the', "
+                                     "'positive orthant, no product negative']"))
     curve = data.transform_filter("datum.stage == 'cosine'")
     x = alt.X("c:Q", title="cosine before the ReLU, ρ", scale=alt.Scale(domain=[-1, 1]))
     y = alt.Y("v:Q", title="cosine after the ReLU", scale=alt.Scale(domain=[-1, 1]))
@@ -83,7 +83,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         align="left", fontSize=12, color=theme.THEORY_COLOR).encode(x=x, y=y, text="text:N")
     cosines = alt.layer(identity, theory, measured, marker, labels)
     cosines_title = alt.Title(alt.expr(
-        "['The cosine after the ReLU is never negative, and above ρ', "
+        "['After the ReLU the cosine is never', 'negative, and above ρ', "
         "'ρ = ' + format(rho, '.1f') + ': after the ReLU ' + format((sqrt(1 - rho * rho) + "
         "(PI - acos(rho)) * rho) / PI, '.3f')]"))
     return stacked([(pairs, pairs_title), (cosines, cosines_title)], rho, width=320, height=320)

@@ -111,11 +111,11 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         x=x, y="theory:Q", detail="kernel:N", order="part:N")
     # Direct labels beside each line at depth 32, placed where no other line runs.
     placements = {(SHIFT, "whole"): ("right", -6, -10), (SHIFT, "readout"): ("right", -6, -14),
-                  (REST, "whole"): ("left", 6, 14), (REST, "readout"): ("right", -6, 14)}
+                  (REST, "whole"): ("center", 0, 26), (REST, "readout"): ("right", -6, 14)}
     labels = [haloed(by_depth.transform_filter(f"datum.depth == 32 && datum.part == {part!r} && "
                                                f"datum.kernel == {KERNELS[kernel]!r}"),
                      {"x": x, "y": y, "color": color,
-                      "text": alt.value(f"{'top' if part == SHIFT else 'others'}, {KERNELS[kernel]}")},
+                      "text": alt.value(f"{'top' if part == SHIFT else 'rest'}, {KERNELS[kernel]}")},
                      align=align, dx=dx, dy=dy, fontSize=11)
               for (part, kernel), (align, dx, dy) in placements.items()]
     now = by_depth.transform_filter("datum.depth == toNumber(depth)").mark_rule(color=theme.THEORY_COLOR, opacity=0.5).encode(x=x)

@@ -10,19 +10,13 @@ from figures_src import theme
 from figures_src.charts import depth_menu, line_legend
 from figures_src.claims import Above, All, Below, Claim, Differs, Equals, Indistinguishable
 from figures_src.figure import Figure, Result, table
-from figures_src.gradient_step import step_terms
+from figures_src.gradient_step import step_lines, step_terms
 from figures_src.model import MLP, MLPConfig, seeded
 from figures_src.stats import difference_ci, mean_ci
 from figures_src.training import teacher_task
 
 PARAMS = {"d_in": 32, "n_samples": 64, "task_seed": 0, "width": 64, "depths": [1, 2, 4, 8, 16, 32, 64],
           "seeds": 32, "shown_seed": 0, "eta_max": 2.5, "eta_points": 41, "default_depth": 32}
-
-FIRST, SECOND, MODEL, MEASURED, USEFUL = ("first order −η‖g‖²", "second order ½η²gᵀHg", "sum (quadratic model)",
-                                         "measured ΔL", "measured: input-dependent part")
-TERMS = [FIRST, SECOND, MODEL, MEASURED, USEFUL]
-TERM_COLORS = ["#009E73", "#D55E00", theme.THEORY_COLOR, theme.BLUE, theme.SKY_BLUE]  # the model: grey, as theory
-TERM_DASHES = [[1, 0], [1, 0], theme.THEORY_DASH, [1, 0], [3, 2]]
 
 
 def compute(p: dict) -> Result:
@@ -108,19 +102,11 @@ def compute(p: dict) -> Result:
 def chart(rows: list, p: dict) -> alt.VConcatChart:
     data = alt.Chart(table(rows))
     depth = depth_menu(p["depths"], p["default_depth"])
-    term_color = alt.Color("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=TERM_COLORS),
-                           legend=line_legend(orient="bottom-left", direction="vertical", labelLimit=400))
-    term_dash = alt.StrokeDash("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=TERM_DASHES))
     eta_axis = alt.X("eta:Q", title="step size η (along −g)", scale=alt.Scale(nice=False))
-    y = alt.Y("change:Q", title="loss change ΔL / L", scale=alt.Scale(domain=[-1, 0.5], clamp=False))
     shown = "datum.depth == depth"
-    keys = ["first", "second", "model", "measured", "useful"]
-    label = " : ".join(f"datum.key == {json.dumps(k)} ? {json.dumps(t)}" for k, t in zip(keys, TERMS)) + " : ''"
-    curves = data.transform_filter(f"datum.kind == 'curve' && {shown}").transform_fold(
-        keys, as_=["key", "change"]).transform_calculate(term=label).mark_line(strokeWidth=2.2, clip=True).encode(
-        x=eta_axis, y=y, color=term_color, strokeDash=term_dash,
-        tooltip=[alt.Tooltip("term:N"), alt.Tooltip("eta:Q", format=".3g", title="η"),
-                 alt.Tooltip("change:Q", format=".4f", title="ΔL / L")])
+    curves = step_lines(data.transform_filter(f"datum.kind == 'curve' && {shown}"), eta_axis,
+                        alt.Tooltip("eta:Q", format=".3g", title="η"),
+                        line_legend(orient="bottom-left", direction="vertical", labelLimit=400))
     optimum = data.transform_filter(f"datum.kind == 'optimum' && {shown}")
     rule = optimum.mark_rule(color=theme.THEORY_COLOR, strokeDash=[1, 3]).encode(x="eta:Q")
     point = optimum.mark_point(shape="diamond", size=120, filled=True, color=theme.THEORY_COLOR).encode(
