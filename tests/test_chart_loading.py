@@ -142,7 +142,8 @@ DRAW_AND_MEASURE = """async () => {
 def test_every_chart_is_drawn_at_full_size_in_the_space_kept_for_it(browser, site_url, width):
     """A chart wider than its column would be shrunk whole, its text with it (on a phone, to half size); a drawing
     shorter than its reserved space would leave a blank band under it. Every chart on every chapter fits its
-    column at its own size (2 % for font differences) and fills the height kept for it."""
+    column at its own size and fills the height kept for it (2 % either way for the browser's fonts, which
+    differ from those the static SVG was measured with)."""
     problems = []
     for path in CHART_PAGES:
         page, _ = open_page(browser, site_url + path, width=width)
@@ -150,7 +151,7 @@ def test_every_chart_is_drawn_at_full_size_in_the_space_kept_for_it(browser, sit
             if chart["natural"] > 1.02 * chart["column"]:
                 problems.append(f"{path or 'home'} {chart['figure']}: drawn {chart['natural']:.0f} px wide in a "
                                 f"{chart['column']} px column")
-            if chart["drawn"] < chart["reserved"] - 2:
+            if chart["drawn"] < 0.98 * chart["reserved"]:
                 problems.append(f"{path or 'home'} {chart['figure']}: drawn {chart['drawn']:.0f} px tall in "
                                 f"{chart['reserved']:.0f} px kept for it")
         page.close()
