@@ -53,7 +53,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         min=p["c_grid"][0], max=p["c_grid"][-1], step=0.1, name="cosine of the two inputs' pre-activations ρ "))
     data = alt.Chart(table(rows))
     square = alt.Scale(domain=[-3.5, 3.5], nice=False)
-    stages = alt.Scale(domain=[BEFORE, AFTER], range=[theme.SKY_BLUE, theme.ARCHITECTURE_COLORS["plain"]])
+    stages = alt.Scale(domain=[BEFORE, AFTER], range=[theme.SKY_BLUE, theme.ORANGE])  # as relu-variance's stages
     orthant = alt.Chart(alt.Data(values=[{"x": 0, "x2": 3.5, "y": 0, "y2": 3.5}])).mark_rect(
         color=theme.ARCHITECTURE_COLORS["plain"], opacity=0.07).encode(x="x:Q", x2="x2:Q", y="y:Q", y2="y2:Q")
     points = data.transform_filter("datum.stage != 'cosine' && abs(datum.c - rho) < 0.001").mark_circle(
