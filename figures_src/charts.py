@@ -4,7 +4,6 @@ architectures, the angle along a circle of inputs) and panels (the class strip, 
 Colours and type come from `theme`; what several figures draw alike is built here once, so it looks alike.
 """
 
-import json
 import textwrap
 
 import altair as alt
@@ -90,8 +89,7 @@ def architecture_encodings(names: list[str], field: str = "architecture",
                       scale=alt.Scale(domain=names, range=[theme.ARCHITECTURE_SHAPES[n] for n in names])))
 
 
-LABEL_PLACES = {"above": {"baseline": "bottom", "dy": -5}, "below": {"baseline": "top", "dy": 6},
-                "further above": {"baseline": "bottom", "dy": -18}, "further below": {"baseline": "top", "dy": 19}}
+LABEL_OFFSET = "label_offset"  # [dx, dy] of a direct label; label_layout.place fills it in
 Position = str | alt.X | alt.Y  # a quantitative field, or the panel's own channel when it fixes its scale
 
 
@@ -104,20 +102,20 @@ def position(channel: Position, kind: type) -> tuple[str, alt.X | alt.Y]:
 
 
 def end_labels(chart: alt.Chart, x: Position, y: Position, group: str, text: str, color: alt.Color,
-               places: dict | None = None) -> alt.LayerChart:
+               at: str | None = None) -> alt.LayerChart:
     """A direct label for each line of `chart`, instead of a legend: `text` (a Vega expression over
-    `datum`) at the point of each `group` with the largest `x`, right-aligned so it stays inside the plot
-    at any width. Above the point, or where `places` says for a group (a key of `LABEL_PLACES`), so that
-    lines ending close together keep their labels apart."""
-    places = places or {}
+    `datum`) at the point of each `group` with the largest `x` (or the points where the expression `at`
+    holds), right-aligned so it stays inside the plot at any width, and moved by `label_offset` ([dx, dy]
+    pixels by label text), which the build chooses from the drawn chart (`label_layout.place`) so that no
+    line, point, note or other label crosses it."""
     (x_field, x), (y_field, y) = position(x, alt.X), position(y, alt.Y)
-    ends = chart.transform_filter(f"isValid(datum['{y_field}'])").transform_joinaggregate(
-        end=f"max({x_field})", groupby=[group]).transform_filter(f"datum['{x_field}'] == datum.end").transform_calculate(
-        label=text, place=f"{json.dumps({str(k): v for k, v in places.items()})}[datum['{group}']] || 'above'")
-    return alt.layer(*(
-        haloed(ends.transform_filter(f"datum.place == '{place}'"), {"x": x, "y": y, "text": "label:N", "color": color},
-               align="right", dx=-2, fontSize=11, fontWeight="bold", **style)
-        for place, style in LABEL_PLACES.items() if place == "above" or place in places.values()))
+    points = chart.transform_filter(f"isValid(datum['{y_field}'])")
+    ends = (points.transform_filter(at) if at else points.transform_joinaggregate(
+        end=f"max({x_field})", groupby=[group]).transform_filter(f"datum['{x_field}'] == datum.end"))
+    labelled = ends.transform_calculate(label=text).transform_calculate(**{LABEL_OFFSET: "[-3, -9]"})
+    return haloed(labelled, {"x": x, "y": y, "text": "label:N", "color": color}, align="right", baseline="middle",
+                  dx=alt.expr(f"datum.{LABEL_OFFSET}[0]"),
+                  dy=alt.expr(f"datum.{LABEL_OFFSET}[1]"), fontSize=11, fontWeight="bold")
 
 
 def haloed(data: alt.Chart, encoding: dict, **mark) -> alt.LayerChart:

@@ -32,7 +32,7 @@ import numpy
 import torch
 import vl_convert
 
-from figures_src import markers, theme
+from figures_src import label_layout, markers, theme
 from figures_src.cache import (PACKAGE, RUNS_ENV, cached, digest, library_versions, module_file, read_entry,
                                source_digest, write_atomic, write_entry)
 from figures_src.figure import Figure, FigureError, FigureFiles, Result, Row, csv_text
@@ -336,10 +336,22 @@ def export(c: Computed, numbers: dict[str, float], cache_dir: Path | None = None
                   f"figure {fid} exports")[0]
 
 
+def placed_labels(figure_id: str, spec: dict[str, Any], min_column: float) -> dict[str, Any]:
+    """The spec with its direct labels placed for every column from `min_column` px up; a FigureError
+    names a label that crosses a line wherever it goes."""
+    placed, placement = label_layout.place(spec, static_spec(spec), min_column, vl_version())
+    for mark, texts in placement.crossings.items():
+        raise FigureError(f"figure {figure_id!r}: no place for the direct label(s) {', '.join(map(repr, texts))} "
+                          f"({mark}) in a {min_column:.0f}-px column that no line, point or note crosses")
+    return placed
+
+
 def export_files(c: Computed, description: str) -> dict[str, str]:
     spec = vega_lite_spec(c, description)
     names = FigureFiles.of(c.figure.id, module_of(c.figure))
     stacked = stacked_spec(c, spec, description)
+    spec = placed_labels(c.figure.id, spec, theme.MIN_SIDE_BY_SIDE if stacked else theme.MIN_COLUMN)
+    stacked = placed_labels(c.figure.id, stacked, theme.MIN_COLUMN) if stacked is not None else None
     files = {
         names.spec: json.dumps(spec, indent=1, allow_nan=False) + "\n",
         names.csv: csv_text(c.result.rows),

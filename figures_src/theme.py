@@ -23,6 +23,10 @@ import altair as alt
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 STATIC_WIDTH = 640  # px: width of the static SVG (print, PDF, no JavaScript); on the web charts fill the column
 HEIGHT = 300
+# Columns a chart is drawn in: side-by-side views only from MIN_SIDE_BY_SIDE px up (figures.css's container
+# query stacks them below), anything down to MIN_COLUMN px, the column of a 360-px phone.
+MIN_SIDE_BY_SIDE = 600
+MIN_COLUMN = 328
 
 ARCHITECTURE_COLORS = {
     "plain": "#1F7FC2",  # blue, a little lighter than Okabe–Ito's to read on the dark page

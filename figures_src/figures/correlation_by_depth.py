@@ -95,7 +95,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                 alt.Y("gap:Q", title="1 − c̄ₗ (log scale)", scale=alt.Scale(type="log", domain=[3e-4, 1])),
                 theme.HEIGHT - 100, with_hover=False,
                 notes=[end_labels(data.transform_filter("datum.source == 'simulation'"), "layer", "gap", "width",
-                                  "'n = ' + datum.width", width_color, places={64: "further above", 1024: "below"}),
+                                  "'n = ' + datum.width", width_color),
                        annotation("narrow networks leave the theory", ("layer", 2), ("gap", 0.0012))]).properties(
         title=alt.Title("Gap to a constant function, 1 − c̄ₗ", subtitle="where finite widths leave the theory"))
     return alt.vconcat(cosine, gap, spacing=16)

@@ -184,7 +184,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
             networks.mark_line(strokeWidth=2).encode(x=x, y=y, color=color, strokeDash=dash, tooltip=tooltip),
             networks.mark_point(filled=True, size=30, opacity=1).encode(x=x, y=y, color=color, shape=shape,
                                                                         tooltip=tooltip),
-            end_labels(networks, "depth", key, "width", "'n = ' + datum.width", color, places={1024: "below"}),
+            end_labels(networks, "depth", key, "width", "'n = ' + datum.width", color),
         ]
         if key in THEORY_KEY:
             layers.append(data.transform_filter("datum.source == 'theory'").mark_line(
@@ -207,7 +207,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                          alt.Tooltip("bottom:Q", title="most negative eigenvalue / n (mean)", format=".4g")]))
         layers += [annotation(text, ("depth", at), (key, value), align=align)
                    for text, at, value, align in NOTES.get(key, [])]
-        panels.append(alt.layer(*layers).properties(height=150, title=alt.Title(heading, fontSize=13)))
+        panels.append(alt.layer(*layers).properties(height=190, title=alt.Title(heading, fontSize=13)))
     return alt.vconcat(*panels, spacing=14).resolve_scale(color="shared", strokeDash="shared", shape="shared")
 
 

@@ -89,7 +89,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         opacity=0.18, color=theme.ARCHITECTURE_COLORS["plain"]).encode(x=x, y=alt.Y("q10:Q"), y2="q90:Q")
     central = at_layer.transform_filter("datum.statistic == 'mean' || datum.statistic == 'median'")
     lines = central.mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=60, filled=True)).encode(
-        x=x, y=alt.Y("value:Q", title="1 − ĉ at depth l (log scale)", scale=y_scale), color=stat_color,
+        x=x, y=alt.Y("value:Q", title="1 − ĉ at depth l (log scale)", scale=y_scale,
+                     axis=alt.Axis(values=[1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1], format="~g")), color=stat_color,
         tooltip=tooltip)
     intervals = central.mark_rule(strokeWidth=2.5, opacity=0.6).encode(
         x=x, y=alt.Y("value_ci_low:Q", scale=y_scale), y2="value_ci_high:Q", color=stat_color)
@@ -117,8 +118,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                                         alt.Tooltip("value:Q", title="median ÷ theory", format=".3f"),
                                         alt.Tooltip("value_ci_low:Q", title="95% interval from", format=".3f"),
                                         alt.Tooltip("value_ci_high:Q", title="95% interval to", format=".3f")]),
-        end_labels(medians, ratio_x, ratio_y, "width", "'n = ' + datum.width", width_color,
-                   places={widths[1]: "below", widths[3]: "further below"}),  # neighbours' ends lie close
+        end_labels(medians, ratio_x, ratio_y, "width", "'n = ' + datum.width", width_color),
         annotation("every width on one curve:", (ratio_x, 0.0012), (ratio_y, 0.3)),
         annotation("the median falls as l/n grows", (ratio_x, 0.0012), (ratio_y, 0.22)),
     ).properties(height=theme.HEIGHT - 80, width=theme.STATIC_WIDTH - 90,

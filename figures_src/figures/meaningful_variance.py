@@ -79,7 +79,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     data = alt.Chart(table(drawn(rows, ["layer", "width", "source", "series", "value", "value_ci_low", "value_ci_high"],
                                  digits=3, codes=CODES)))
     color, dash, shape = width_encodings(p["widths"])
-    x = alt.X("layer:Q", title="layer l (log scale)", scale=alt.Scale(type="log", domain=[1, p["depth"]], nice=False))
+    x = alt.X("layer:Q", title="layer l (log scale)", scale=alt.Scale(type="log", domain=[1, p["depth"]], nice=False),
+              axis=alt.Axis(values=[v for v in (1, 2, 5, 10, 20, 50, 100, 200, 500) if v <= p["depth"]]))
     tooltip = [alt.Tooltip("layer:Q"), alt.Tooltip("width:O"), alt.Tooltip("value:Q", format=".3~e")]
     y_scale = alt.Scale(type="log", domain=[1e-3, 1], clamp=True)
 

@@ -94,10 +94,9 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
             color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=2).encode(
             x=x, y="theory:Q", detail="architecture:N"),
         measured.mark_point(size=60, filled=True, opacity=0).encode(x=x, y=y, tooltip=tooltip),
-        end_labels(measured, "layer", "correlation", "architecture", "datum.architecture", color,
-                   places={"residual + batch norm": "below"}),
+        end_labels(measured, "layer", "correlation", "architecture", "datum.architecture", color),
         end_labels(data.transform_filter("datum.architecture == 'plain'"), "layer", "theory", "architecture",
-                   "'plain (theory)'", color, places={"plain": "below"}),
+                   "'plain (theory)'", color),
     ).add_params(scale_param).properties(
         width="container", height=theme.HEIGHT,
         title=alt.Title("Mean cosine of the residual stream vs depth",

@@ -1,6 +1,7 @@
 """Training every solution on the chapter-3 task, each network at its own best learning rate: which deep
 networks actually train."""
 
+import math
 
 import altair as alt
 import torch
@@ -93,8 +94,11 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         options=p["depths"], labels=[f"depth {d}" for d in p["depths"]], name="network depth L "))
     data = alt.Chart(table(rows)).transform_filter("datum.depth == depth")
     color, dash, _ = architecture_encodings(names, field="network", columns=2)
-    x = alt.X("lr:Q", title="learning rate (log)", scale=alt.Scale(type="log", domain=[min(p["lrs"]) / 2,
-                                                                                      max(p["lrs"]) * 6]))
+    low, high = min(p["lrs"]) / 2, max(p["lrs"]) * 6
+    decades = [10.0 ** k for k in range(math.ceil(math.log10(low)), math.floor(math.log10(high)) + 1)]
+    # Decades only, flush at the ends: a narrow panel has room for them and none runs into the y axis.
+    x = alt.X("lr:Q", title="learning rate (log)", scale=alt.Scale(type="log", domain=[low, high]),
+              axis=alt.Axis(values=decades, format="~e", labelFlush=True))
     tooltip = [alt.Tooltip("network:N"), alt.Tooltip("depth:Q"), alt.Tooltip("lr:Q", format=".2g"),
                alt.Tooltip("stage:N"), alt.Tooltip("networks:Q", title="runs"), alt.Tooltip("reached:Q"),
                alt.Tooltip("stalled:Q"), alt.Tooltip("diverged:Q"),
@@ -107,7 +111,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         loss_low="datum.diverged > 0 ? null : pow(10, datum.log10_final_loss_ci_low)",
         loss_high="datum.diverged > 0 ? null : pow(10, datum.log10_final_loss_ci_high)")
     loss_y = alt.Y("loss:Q", title="final loss (log; top edge: runs diverged)",
-                   scale=alt.Scale(type="log", domain=[1e-7, 1e3], clamp=True))
+                   scale=alt.Scale(type="log", domain=[1e-7, 1e3], clamp=True),
+                   axis=alt.Axis(values=[1e-7, 1e-5, 1e-3, 1e-1, 10, 1e3], format="~e"))
     finite = loss.transform_filter("datum.diverged == 0")
     losses = alt.layer(
         finite.transform_filter("datum.stage == 'coarse'").mark_line(strokeWidth=1.5, opacity=0.6, point=True)

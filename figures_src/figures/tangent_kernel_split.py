@@ -5,7 +5,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import haloed, stacked
+from figures_src.charts import end_labels, stacked
 from figures_src.claims import All, Above, Claim, Differs
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import empirical_ntk
@@ -109,17 +109,13 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                  alt.Tooltip("theory:Q", title="infinite width", format=".3g"), alt.Tooltip("networks:Q")])
     theory = by_depth.mark_line(color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=1.3).encode(
         x=x, y="theory:Q", detail="kernel:N", order="part:N")
-    # Direct labels beside each line at depth 32, placed where no other line runs.
-    placements = {(SHIFT, "whole"): ("right", -6, -10), (SHIFT, "readout"): ("right", -6, -14),
-                  (REST, "whole"): ("center", 0, 26), (REST, "readout"): ("right", -6, 14)}
-    labels = [haloed(by_depth.transform_filter(f"datum.depth == 32 && datum.part == {part!r} && "
-                                               f"datum.kernel == {KERNELS[kernel]!r}"),
-                     {"x": x, "y": y, "color": color,
-                      "text": alt.value(f"{'top' if part == SHIFT else 'rest'}, {KERNELS[kernel]}")},
-                     align=align, dx=dx, dy=dy, fontSize=11)
-              for (part, kernel), (align, dx, dy) in placements.items()]
+    # Colour tells the top eigenvalue from the rest, dash the kernel (as the subtitle says): one label per
+    # colour, on the whole network's line at depth 32, where the lines run furthest apart.
+    labels = end_labels(by_depth.transform_filter(f"datum.kernel == {KERNELS['whole']!r}"), x, y, "part",
+                        f"datum.part == {SHIFT!r} ? 'top eigenvalue' : 'mean of the rest'", color,
+                        at="datum.depth == 32")
     now = by_depth.transform_filter("datum.depth == toNumber(depth)").mark_rule(color=theme.THEORY_COLOR, opacity=0.5).encode(x=x)
-    left = alt.layer(band, theory, line, *labels, now)
+    left = alt.layer(band, theory, line, labels, now)
     spectrum = data.transform_filter("datum.kind == 'spectrum' && datum.depth == toNumber(depth)").mark_bar().encode(
         x=alt.X("rank:O", title="eigenvector of the whole kernel, largest first",
                 axis=alt.Axis(values=[1, 8, 16, 24, 32], labelAngle=0)),
@@ -129,7 +125,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         tooltip=[alt.Tooltip("rank:O"), alt.Tooltip("eigenvalue:Q", format=".3g", title="mean over networks"),
                  alt.Tooltip("theory:Q", format=".3g", title="infinite width")],
     )
-    return stacked([(left, alt.Title("Top eigenvalue and the rest, by depth", subtitle="grey dashed: infinite width")),
+    return stacked([(left, alt.Title("Top eigenvalue and the rest, by depth",
+                                      subtitle=["solid: all weights, dashed: readout weights alone",
+                                                "grey: infinite width"])),
                     (spectrum, alt.Title(alt.expr("'The whole spectrum at depth ' + depth"),
                                          subtitle="mean over networks"))],
                    depth, width=theme.STATIC_WIDTH - 120, height=theme.HEIGHT - 40)

@@ -7,7 +7,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import depth_menu, line_legend
+from figures_src.charts import depth_menu, haloed, line_legend
 from figures_src.claims import Above, All, Below, Claim, Differs, Equals, Indistinguishable
 from figures_src.figure import Figure, Result, table
 from figures_src.gradient_step import step_lines, step_terms
@@ -102,7 +102,8 @@ def compute(p: dict) -> Result:
 def chart(rows: list, p: dict) -> alt.VConcatChart:
     data = alt.Chart(table(rows))
     depth = depth_menu(p["depths"], p["default_depth"])
-    eta_axis = alt.X("eta:Q", title="step size η (along −g)", scale=alt.Scale(nice=False))
+    eta_axis = alt.X("eta:Q", title="step size η (along −g)", scale=alt.Scale(nice=False),
+                     axis=alt.Axis(labelFlush=True))  # the last tick's label stays inside the plot
     shown = "datum.depth == depth"
     curves = step_lines(data.transform_filter(f"datum.kind == 'curve' && {shown}"), eta_axis,
                         alt.Tooltip("eta:Q", format=".3g", title="η"),
@@ -115,8 +116,10 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                  alt.Tooltip("change:Q", title="best decrease ½‖g‖⁴/gᵀHg, ÷ L", format=".4f"),
                  alt.Tooltip("measured:Q", title="measured ΔL/L at η*", format=".4f"),
                  alt.Tooltip("loss:Q", title="loss L", format=".3f")])
-    value = optimum.mark_text(align="left", dx=8, dy=-10, fontSize=12).encode(
-        x="eta:Q", y="change:Q", text=alt.Text("change:Q", format=".3f"))
+    # The model's best decrease, at the top of η*'s rule: above the curves, where none crosses it.
+    value = haloed(optimum.transform_calculate(note="'model at η*: ' + format(datum.change, '.3f')"),
+                   {"x": "eta:Q", "y": alt.value(2), "text": "note:N"}, align="left", baseline="top", dx=4,
+                   fontSize=12, color=theme.ANNOTATION_COLOR)
     top = alt.layer(curves, rule, point, value).add_params(depth).properties(
         height=theme.HEIGHT - 40, title=alt.Title(alt.expr("'One step along −g, depth L = ' + depth")))
 

@@ -210,7 +210,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     threshold = alt.Chart(alt.InlineData(values=[{"loss": p["threshold"]}])).mark_rule(
         color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH).encode(y="loss:Q")
     constant = alt.Chart(alt.InlineData(values=[{"loss": 0.5, "label": "predicting the mean"}])).mark_text(
-        align="right", x="width", dx=-4, dy=-7, fontSize=11, color=theme.THEORY_COLOR).encode(
+        align="right", baseline="bottom", x="width", dx=-4, dy=-3, fontSize=11, color=theme.THEORY_COLOR).encode(
         y="loss:Q", text="label:N")
     constant_rule = alt.Chart(alt.InlineData(values=[{"loss": 0.5}])).mark_rule(
         color=theme.THEORY_COLOR, strokeDash=[1, 3]).encode(y="loss:Q")
