@@ -240,3 +240,26 @@ def test_a_long_display_equation_scrolls_inside_its_own_box(browser, site_url, p
         assert all(box["scrolls"] for box in boxes if box["wider"]), (path, width, boxes)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.close()
+
+
+CELL_WIDTHS = """() => {
+  const column = document.querySelector('.md-content__inner').getBoundingClientRect().width;
+  const code = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputArea-editor'));
+  const outputs = Array.from(document.querySelectorAll('.jp-OutputArea-output'));
+  return {column, code: code.map(e => e.getBoundingClientRect().width),
+          outputs: outputs.map(e => e.getBoundingClientRect().width)};
+}"""
+
+
+@pytest.mark.browser
+def test_code_and_outputs_take_a_phones_whole_column(browser, site_url):
+    """At phone width the prompt goes above its cell: code and outputs get the column, not what a prompt
+    beside them would leave (two thirds of it); at desktop width the prompt stays beside them."""
+    for width, least, most in ((390, 0.9, 1.0), (1280, 0.5, 0.93)):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(site_url + "notebooks/observation/")
+        found = page.evaluate(CELL_WIDTHS)
+        page.close()
+        widths = found["code"] + found["outputs"]
+        assert len(found["code"]) >= 5 and found["outputs"], found
+        assert all(least * found["column"] <= w <= most * found["column"] + 0.5 for w in widths), (width, found)
