@@ -4,7 +4,9 @@ Every cache of the build goes through here: computed figures, exported figure fi
 executed notebooks, and the expensive runs several figures share (`shared_runs`).
 
 * A key is a digest of what the cached thing depends on: the source of the `figures_src` modules its code
-  imports (`source_digest`, which walks the import graph), its parameters and the library versions.
+  imports (`source_digest`, which walks the import graph), its parameters and the library versions. A
+  figure's results depend only on the code that computes them (`compute_digest`): a chart edit redraws the
+  figure from its cached results.
 * An entry is one JSON file holding its key, a checksum of its payload and the payload. A damaged entry is
   reported and recomputed, never used; an entry with another key is simply stale.
 * Writes are atomic (a temporary file, then a rename): an interrupted build never leaves half an entry.
@@ -95,6 +97,25 @@ def source_digest(module_names: set[str] | list[str]) -> str:
     for name in sorted(modules):
         hasher.update(name.encode() + b"\0" + module_file(name).read_bytes() + b"\0")
     return hasher.hexdigest()[:16]
+
+
+def compute_digest(module_name: str, chart_functions: set[str]) -> str:
+    """A digest of what a figure module computes with: its code without the functions that only draw
+    (`chart_functions`, top-level), and the `figures_src` modules the rest imports. Editing a chart, or a
+    module only charts use (charts, theme), keeps the computed results; comments and layout do too (the
+    code is compared as parsed)."""
+    tree = ast.parse(module_file(module_name).read_text())
+    tree.body = [node for node in tree.body
+                 if not (isinstance(node, ast.FunctionDef) and node.name in chart_functions)]
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    package = module_name.rpartition(".")[0]
+    imported = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound = {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+            if bound & used:
+                imported += imports_in(node, package)
+    return digest({"code": ast.dump(tree), "imports": source_digest(imported)})
 
 
 def library_versions() -> dict[str, str]:

@@ -33,8 +33,8 @@ import torch
 import vl_convert
 
 from figures_src import label_layout, markers, theme
-from figures_src.cache import (PACKAGE, RUNS_ENV, cached, digest, library_versions, module_file, read_entry,
-                               source_digest, write_atomic, write_entry)
+from figures_src.cache import (PACKAGE, RUNS_ENV, cached, compute_digest, digest, library_versions, module_file,
+                               read_entry, source_digest, write_atomic, write_entry)
 from figures_src.figure import Figure, FigureError, FigureFiles, Result, Row, csv_text
 from figures_src.model import device
 from figures_src.workers import usable_cpus
@@ -77,7 +77,10 @@ def package_root() -> Path:
 
 
 def code_hash(figure: Figure) -> str:
-    return source_digest([module_of(figure)])
+    """The code a figure's results depend on: its module without its chart functions (`compute_digest`)."""
+    drawers = [getattr(f, "func", f) for f in (figure.chart, figure.stacked_chart) if f is not None]  # partials too
+    charts = {getattr(f, "__name__", "") for f in drawers}
+    return compute_digest(module_of(figure), charts)
 
 
 def cache_key(figure: Figure) -> str:
@@ -324,14 +327,14 @@ def spec_script(figure_id: str, spec: dict[str, Any], stacked: dict[str, Any] | 
 def export(c: Computed, numbers: dict[str, float], cache_dir: Path | None = None) -> dict[str, str]:
     """All files of one figure, by name under `figures/`. With a cache folder they are kept there too:
     building, validating and rendering the chart is most of a rebuild that changed only prose. The key
-    covers the figure's result (its cache key), its text alternative (living numbers of any figure) and
-    the exporting code."""
+    covers the figure's result (its cache key), its text alternative (living numbers of any figure), its
+    chart code (the whole figure module, what it imports) and the exporting code."""
     fid = c.figure.id
     description = markers.expand_values(c.figure.alt_text, numbers, f"figure {fid!r} alt text")
     if cache_dir is None:
         return export_files(c, description)
     key = digest({"figure": cache_key(c.figure), "description": description,
-                  "exporter": source_digest([__name__, theme.__name__])})
+                  "chart": source_digest([module_of(c.figure), __name__, theme.__name__])})
     return cached(cache_dir / f"{fid}.exports.json", key, lambda: export_files(c, description),
                   f"figure {fid} exports")[0]
 

@@ -32,7 +32,7 @@ def chart(rows, p):
 
 FIGURE = Figure(id="{fid}", title="t", caption="c", alt_text="a", params={{"seed": 1}},
                 compute=compute, chart=chart)
-# {marker}
+VERSION = "{marker}"
 '''
 
 
@@ -67,6 +67,27 @@ def test_cache_hits_and_recomputes_only_the_edited_figure(figure_package, tmp_pa
     third = pipeline.compute_all(load(), cache)
     assert third["alpha"].cache_hit and not third["beta"].cache_hit
     assert third["beta"].code_hash != first["beta"].code_hash
+
+
+def test_a_chart_edit_redraws_the_figure_from_the_computed_results(figure_package, tmp_path):
+    """Editing only how a figure draws (its chart function, or charts.py and theme.py, which only charts
+    import) keeps its results and exports the new drawing; a comment changes nothing at all."""
+    package, load = figure_package
+    cache_dir = tmp_path / "cache"
+    first = pipeline.compute_all(load(), cache_dir)["beta"]
+    before = pipeline.export(first, {}, tmp_path / "exports")
+    source = (package / "beta.py").read_text()
+    (package / "beta.py").write_text(source.replace('mark_line()', 'mark_point()') + "# a comment\n")
+    redrawn = pipeline.compute_all(load(), cache_dir)["beta"]
+    assert redrawn.cache_hit and redrawn.code_hash == first.code_hash
+    after = pipeline.export(redrawn, {}, tmp_path / "exports")
+    assert '"point"' in after["beta.vl.json"] and '"line"' in before["beta.vl.json"]
+    figures = pipeline.discover()
+    deps_of = {fid: pipeline.code_hash(figure) for fid, figure in figures.items()}
+    assert deps_of == {fid: pipeline.code_hash(figure) for fid, figure in figures.items()}  # deterministic
+    charts_only = cache.compute_digest("figures_src.figures.meaningful_variance", {"chart"})
+    with_chart = cache.compute_digest("figures_src.figures.meaningful_variance", set())
+    assert charts_only != with_chart  # the chart function's code is left out
 
 
 def test_parallel_workers_and_one_process_give_the_same_numbers(figure_package, tmp_path):
