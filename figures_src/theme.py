@@ -91,7 +91,10 @@ LIGHT = {
     "background": LIGHT_BACKGROUND,
     "font": FONT,
     "view": {"stroke": None},
-    "axis": {"labelColor": "#3b3b3b", "titleColor": "#1f1f1f", "gridColor": "#e6e6e6",
+    # labelSeparation: tick labels that would come within 4 px of each other in a narrow column are thinned
+    # (every axis thins overlapping labels) rather than drawn touching.
+    "axis": {"labelSeparation": 4, "labelOverlap": True,
+             "labelColor": "#3b3b3b", "titleColor": "#1f1f1f", "gridColor": "#e6e6e6",
              "domainColor": "#8c8c8c", "tickColor": "#8c8c8c", "labelFontSize": 12,
              "titleFontSize": 13, "titleFontWeight": "normal"},
     "legend": {"labelColor": "#3b3b3b", "titleColor": "#1f1f1f", "labelFontSize": 12,

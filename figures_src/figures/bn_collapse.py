@@ -1,5 +1,7 @@
 """Batch normalisation (batch statistics) keeps the representations of a batch apart at every depth."""
 
+import math
+
 import altair as alt
 import torch
 
@@ -93,11 +95,14 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         panel_rows = [row for row in rows if row["panel"] == name]
         return alt.Chart(table(drawn(panel_rows, [k for k in panel_rows[0] if k != "panel"], digits=digits)))
 
+    # Every unit at every stored layer inside the panel: a spike is data, never cut at the edge.
+    activations = [row["activation"] for row in rows if row["panel"] == "circle"]
+    activation_domain = [min(-0.5, math.floor(min(activations))), math.ceil(max(activations))]
     layer = layer_slider(default=p["depth"], depth=p["depth"])
     circle = at_slider_layer(panel_data("circle", 3), p["stored_layers"])
     units = circle.mark_line(strokeWidth=2).encode(
         x=angle_x(),
-        y=alt.Y("activation:Q", title="activation ÷ layer RMS", scale=alt.Scale(domain=[-0.5, 5], clamp=True)),
+        y=alt.Y("activation:Q", title="activation ÷ layer RMS", scale=alt.Scale(domain=activation_domain)),
         **unit_encodings(),
         tooltip=["layer:Q", alt.Tooltip("theta:Q", format=".2f"), "unit:N",
                  alt.Tooltip("activation:Q", title="value", format=".3f")],

@@ -88,7 +88,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     cosine = panel("correlation_ci_low", "correlation_ci_high",
                    alt.Y("correlation:Q", title="mean cosine c̄ₗ", scale=alt.Scale(domain=[0, 1])),
                    theme.HEIGHT - 60, with_hover=True,
-                   notes=[annotation("every width and the theory: one slow curve,", ("layer", 15), ("correlation", 0.5)),
+                   notes=[annotation("all widths, theory: one slow curve,", ("layer", 15), ("correlation", 0.5)),
                           annotation("still short of 1 at layer 100", ("layer", 15), ("correlation", 0.42))]).properties(
         title=alt.Title("Mean cosine between inputs' representations", subtitle="grey dashed: infinite width"))
     gap = panel("gap_low", "gap_high",

@@ -158,7 +158,7 @@ NOTES = {
     "top": [("grey: infinite-width Gauss–Newton", 1.1, 40, "left"), ("▽: most negative eigenvalue", 1.1, 0.002, "left")],
     "alignment": [("≈ 1: the top direction", 1.1, 0.72, "left"), ("shifts every output together", 1.1, 0.66, "left"),
                   ("narrow and deep: less so", 64, 0.8, "right")],
-    "ntk_condition": [("∞ width, readout layer", 6, 900, "left"), ("∞ width, whole network", 1.1, 20, "left")],
+    "ntk_condition": [("∞ width, readout layer", 1.1, 3000, "left"), ("∞ width, whole network", 1.1, 20, "left")],
 }
 
 
@@ -205,7 +205,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                 x=x, y=alt.Y("negative:Q"), color=color,
                 tooltip=[alt.Tooltip("width:O"), alt.Tooltip("depth:Q"),
                          alt.Tooltip("bottom:Q", title="most negative eigenvalue / n (mean)", format=".4g")]))
-        layers += [annotation(text, ("depth", at), (key, value), align=align)
+        layers += [annotation(text, ("depth", at), (key, value), align=align, dx=-3 if align == "right" else 0)
                    for text, at, value, align in NOTES.get(key, [])]
         panels.append(alt.layer(*layers).properties(height=190, title=alt.Title(heading, fontSize=13)))
     return alt.vconcat(*panels, spacing=14).resolve_scale(color="shared", strokeDash="shared", shape="shared")

@@ -106,9 +106,10 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         depth_over_width="datum.layer / datum.width")
     ratio_x = alt.X("depth_over_width:Q", title="depth / width, l/n (log scale)",
                     scale=alt.Scale(type="log", domain=[1 / widths[-1], p["depth"] / widths[0]], nice=False),
-                    axis=alt.Axis(values=[0.001, 0.01, 0.1, 1], format="~g"))
+                    axis=alt.Axis(values=[0.001, 0.01, 0.1, 1], format="~g", labelFlush=True))
     ratio_scale = alt.Scale(type="log", domain=[0.05, 1.2], clamp=True)
-    ratio_y = alt.Y("value:Q", title="median ÷ infinite width", scale=ratio_scale)
+    ratio_y = alt.Y("value:Q", title="median ÷ infinite width", scale=ratio_scale,
+                    axis=alt.Axis(values=[0.05, 0.1, 0.2, 0.5, 1], format="~g"))
     ratio = alt.layer(
         medians.mark_area(opacity=0.2).encode(x=ratio_x, y=alt.Y("value_ci_low:Q", scale=ratio_scale),
                                               y2="value_ci_high:Q", color=width_color),

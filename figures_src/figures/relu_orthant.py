@@ -78,14 +78,13 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                  alt.Tooltip("v:Q", title="after (𝓕, theory)", format=".3f")])
     now = curve.transform_filter("abs(datum.c - rho) < 0.001")
     marker = now.mark_rule(color=theme.ARCHITECTURE_COLORS["LSUV"], strokeWidth=2).encode(x=x)
-    labels = alt.Chart(alt.Data(values=[{"c": 0.15, "v": -0.35, "text": "no change (diagonal)"},
-                                        {"c": -0.95, "v": 0.8, "text": "dots: sampled; grey dashed: 𝓕(ρ)"}])).mark_text(
-        align="left", fontSize=12, color=theme.THEORY_COLOR).encode(x=x, y=y, text="text:N")
+    labels = alt.Chart(alt.Data(values=[{"c": 0.95, "v": -0.35, "text": "no change (diagonal)"}])).mark_text(
+        align="right", fontSize=12, color=theme.THEORY_COLOR).encode(x=x, y=y, text="text:N")
     cosines = alt.layer(identity, theory, measured, marker, labels)
     cosines_title = alt.Title(alt.expr(
         "['After the ReLU the cosine is never', 'negative, and above ρ', "
         "'ρ = ' + format(rho, '.1f') + ': after the ReLU ' + format((sqrt(1 - rho * rho) + "
-        "(PI - acos(rho)) * rho) / PI, '.3f')]"))
+        "(PI - acos(rho)) * rho) / PI, '.3f'), 'dots: sampled; grey dashed: 𝓕(ρ)']"))
     return stacked([(pairs, pairs_title), (cosines, cosines_title)], rho, width=320, height=320)
 
 

@@ -103,7 +103,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     data = alt.Chart(table(rows))
     depth = depth_menu(p["depths"], p["default_depth"])
     eta_axis = alt.X("eta:Q", title="step size η (along −g)", scale=alt.Scale(nice=False),
-                     axis=alt.Axis(labelFlush=True))  # the last tick's label stays inside the plot
+                     axis=alt.Axis(labelFlush=True, labelBound=True))  # tick labels stay inside the plot
     shown = "datum.depth == depth"
     curves = step_lines(data.transform_filter(f"datum.kind == 'curve' && {shown}"), eta_axis,
                         alt.Tooltip("eta:Q", format=".3g", title="η"),

@@ -220,7 +220,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                                  f"(setting == 'tuned' ? {json.dumps(LABELS[TUNED])} : {json.dumps(LABELS[FIXED])})"),
                         subtitle=f"band: middle half of {p['seeds']} runs"))
 
-    depth_x = alt.X("depth:O", title="depth L")
+    depth_x = alt.X("depth:O", title="depth L", axis=alt.Axis(labelAngle=0))  # upright: 12-px digits, not 8-px wide
     outcome_color = alt.Color("outcome:N", title="run", sort=OUTCOMES,
                               scale=alt.Scale(domain=OUTCOMES, range=OUTCOME_COLORS))
     bars = data.transform_filter("datum.panel == 'outcomes'").mark_bar().encode(
@@ -236,7 +236,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
 
     steps = data.transform_filter("datum.panel == 'steps'")
     steps_panel = alt.layer(
-        steps.mark_errorbar(ticks=True).encode(x=depth_x, y=alt.Y("steps_ci_low:Q", title="steps to the threshold"),
+        steps.mark_errorbar(ticks=True, color=theme.BLUE).encode(x=depth_x, y=alt.Y("steps_ci_low:Q", title="steps to the threshold"),
                                                y2="steps_ci_high:Q"),
         steps.mark_point(filled=True, size=60, color=theme.BLUE).encode(
             x=depth_x, y="steps:Q",
