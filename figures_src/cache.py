@@ -46,6 +46,29 @@ def module_file(module_name: str) -> Path:
     return Path(importlib.util.find_spec(module_name).origin)
 
 
+# The source of each module as this build imported it (`pin_sources`, before the imports): keys describe the
+# code that ran. A file edited while the site builds then leaves its results under the old code's key, and the
+# next build computes the new code's; a key read from the disk would file the old results under the new code.
+PINNED: dict[str, bytes] = {}
+
+
+def pin_sources(*packages: str) -> None:
+    """Read the source of every module of these packages now: call it just before importing them."""
+    PINNED.clear()
+    for package in packages:
+        root = module_file(package).parent
+        for path in sorted(root.rglob("*.py")):
+            parts = path.relative_to(root).with_suffix("").parts
+            name = ".".join((package, *parts[:-1]) if parts[-1] == "__init__" else (package, *parts))
+            PINNED[name] = path.read_bytes()
+
+
+def source(module_name: str) -> bytes:
+    """A module's source: as pinned for this build, else as it is on the disk."""
+    pinned = PINNED.get(module_name)
+    return pinned if pinned is not None else module_file(module_name).read_bytes()
+
+
 def is_module(name: str) -> bool:
     try:
         return importlib.util.find_spec(name) is not None
@@ -62,16 +85,14 @@ def local_imports(module_name: str) -> set[str]:
         if name in seen:
             continue
         seen.add(name)
-        path = module_file(name)
-        stat = path.stat()
-        todo += direct_imports(name, path, (stat.st_mtime_ns, stat.st_size))
+        todo += direct_imports(name, source(name))
     return seen
 
 
 @cache
-def direct_imports(name: str, path: Path, stamp: tuple[int, int]) -> list[str]:
-    """The `figures_src` modules `name` imports itself; parsed once per version of the file (`stamp`)."""
-    return imports_in(ast.parse(path.read_text()), name.rpartition(".")[0])
+def direct_imports(name: str, code: bytes) -> list[str]:
+    """The `figures_src` modules `name` imports itself; parsed once per version of its code."""
+    return imports_in(ast.parse(code), name.rpartition(".")[0])
 
 
 def imports_in(tree: ast.AST, package: str = "") -> list[str]:
@@ -95,18 +116,26 @@ def source_digest(module_names: set[str] | list[str]) -> str:
     modules = set().union(*(local_imports(name) for name in module_names)) if module_names else set()
     hasher = hashlib.sha256()
     for name in sorted(modules):
-        hasher.update(name.encode() + b"\0" + module_file(name).read_bytes() + b"\0")
+        hasher.update(name.encode() + b"\0" + source(name) + b"\0")
     return hasher.hexdigest()[:16]
+
+
+# What a Figure says about its results and checks against them, read after computing: never an input.
+READ_FIELDS = frozenset({"title", "caption", "alt_text", "claims"})
 
 
 def compute_digest(module_name: str, chart_functions: set[str]) -> str:
     """A digest of what a figure module computes with: its code without the functions that only draw
-    (`chart_functions`, top-level), and the `figures_src` modules the rest imports. Editing a chart, or a
-    module only charts use (charts, theme), keeps the computed results; comments and layout do too (the
-    code is compared as parsed)."""
-    tree = ast.parse(module_file(module_name).read_text())
+    (`chart_functions`, top-level) and without the words and checks of its `Figure(...)` (`READ_FIELDS`),
+    and the `figures_src` modules the rest imports. Editing a chart, a caption or a claim, or a module only
+    charts use (charts, theme), keeps the computed results; comments and layout do too (the code is
+    compared as parsed)."""
+    tree = ast.parse(source(module_name))
     tree.body = [node for node in tree.body
                  if not (isinstance(node, ast.FunctionDef) and node.name in chart_functions)]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Figure":
+            node.keywords = [k for k in node.keywords if k.arg not in READ_FIELDS]
     used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     package = module_name.rpartition(".")[0]
     imported = []

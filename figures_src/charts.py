@@ -59,8 +59,10 @@ def depth_menu(depths: list[int], default: int) -> alt.Parameter:
 # ---------------------------------------------------------------- encodings
 
 def line_legend(**options) -> alt.Legend:
-    """A legend whose symbols are strokes, like the lines they name."""
-    return alt.Legend(**{"symbolType": "stroke", "symbolStrokeWidth": 2.5, "symbolOpacity": 1, **options})
+    """A legend whose symbols are strokes, like the lines they name, 22 px long: long enough to show a
+    line's dash (a short stroke of a long dash looks solid)."""
+    return alt.Legend(**{"symbolType": "stroke", "symbolStrokeWidth": 2.5, "symbolOpacity": 1, "symbolSize": 22 ** 2,
+                         **options})
 
 
 def width_encodings(widths: list[int], legend: bool = False) -> tuple[alt.Color, alt.StrokeDash, alt.Shape]:

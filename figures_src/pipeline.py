@@ -34,7 +34,7 @@ import vl_convert
 
 from figures_src import label_layout, markers, theme
 from figures_src.cache import (PACKAGE, RUNS_ENV, cached, compute_digest, digest, library_versions, module_file,
-                               read_entry, source_digest, write_atomic, write_entry)
+                               pin_sources, read_entry, source, source_digest, write_atomic, write_entry)
 from figures_src.figure import Figure, FigureError, FigureFiles, Result, Row, csv_text
 from figures_src.model import device
 from figures_src.workers import usable_cpus
@@ -56,6 +56,7 @@ class Computed:
 
 def discover(package: str = f"{PACKAGE}.figures") -> dict[str, Figure]:
     figures: dict[str, Figure] = {}
+    pin_sources(*dict.fromkeys([PACKAGE, package.split(".")[0]]))  # the code as imported below keys the caches
     for info in sorted(pkgutil.iter_modules(importlib.import_module(package).__path__), key=lambda m: m.name):
         module_name = f"{package}.{info.name}"
         figure = getattr(importlib.import_module(module_name), "FIGURE", None)
@@ -360,7 +361,7 @@ def export_files(c: Computed, description: str) -> dict[str, str]:
         names.csv: csv_text(c.result.rows),
         names.svg: render_svg(c.figure.id, spec),
         names.script: spec_script(c.figure.id, spec, stacked),
-        names.source: module_file(module_of(c.figure)).read_text(),
+        names.source: source(module_of(c.figure)).decode(),
     }
     if stacked is not None:
         files[names.stacked_svg] = render_svg(c.figure.id, stacked)

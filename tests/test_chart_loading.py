@@ -92,7 +92,7 @@ def test_reading_down_a_chapter_shifts_nothing_in_view(browser, site_url, width)
             page.wait_for_function("""Array.from(document.querySelectorAll('.dl-chart')).every(e => {
                 const r = e.getBoundingClientRect();
                 return r.bottom < 0 || r.top > innerHeight || e.classList.contains('dl-rendered'); })""",
-                                   timeout=30_000)
+                                   timeout=60_000)  # generous: charts draw when the browser is idle
         assert page.locator(".dl-chart.dl-rendered").count() == page.locator(".dl-chart").count(), path
         shift = page.evaluate("window.dlShifts.reduce((a, b) => a + b, 0)")
         assert shift < 0.02, (path, width, shift)

@@ -15,6 +15,8 @@ MAPPINGS = {
     "shape": (theme.ARCHITECTURE_SHAPES, theme.WIDTH_SHAPES),
 }
 
+DEPTH_MAPPINGS = {"color": theme.DEPTH_COLORS, "strokeDash": theme.DEPTH_DASHES}
+
 
 def scales(node, channel=None):
     """Every (channel, field, domain, range) of an explicit scale in a Vega-Lite spec."""
@@ -39,8 +41,9 @@ def exported_specs(site_dir):
 
 def test_every_figure_draws_an_architecture_and_a_width_alike(site_dir):
     """Walks every exported spec's colour, dash and shape scales: a value that names an architecture gets that
-    architecture's colour/dash/shape, a `width` field gets the width's, whatever the figure."""
-    seen = {"architecture": set(), "width": set()}
+    architecture's colour/dash/shape, a `width` field gets the width's, a `depth` field the depth's, whatever
+    the figure."""
+    seen = {"architecture": set(), "width": set(), "depth": set()}
     for fid, spec in exported_specs(site_dir).items():
         for channel, field, domain, range_ in scales(spec):
             architectures, widths = MAPPINGS[channel]
@@ -48,6 +51,9 @@ def test_every_figure_draws_an_architecture_and_a_width_alike(site_dir):
                 if field == "width":
                     assert drawn == widths[value], f"{fid}: width {value} drawn with {channel} {drawn}"
                     seen["width"].add((fid, channel))
+                elif field == "depth" and channel in DEPTH_MAPPINGS:
+                    assert drawn == DEPTH_MAPPINGS[channel][value], f"{fid}: depth {value} drawn with {channel} {drawn}"
+                    seen["depth"].add((fid, channel))
                 elif value in architectures:
                     assert drawn == architectures[value], \
                         f"{fid}: {value!r} drawn with {channel} {drawn}, not {architectures[value]} (theme.py)"
@@ -59,6 +65,7 @@ def test_every_figure_draws_an_architecture_and_a_width_alike(site_dir):
     architecture_figures = {fid for fid, _ in seen["architecture"]}
     assert {"bn-collapse", "residual-collapse", "solutions-training", "solutions-summary"} <= architecture_figures
     assert {channel for _, channel in seen["architecture"]} >= {"color", "strokeDash"}
+    assert {("training-by-depth", "color"), ("training-by-depth", "strokeDash")} <= seen["depth"]
 
 
 def test_no_figure_colours_widths_or_architectures_outside_the_mapping(site_dir):
@@ -129,7 +136,8 @@ def mark_colors(node):
 
 
 PALETTES = {"ARCHITECTURE_COLORS": list(theme.ARCHITECTURE_COLORS.values()),
-            "WIDTH_COLORS": list(theme.WIDTH_COLORS.values()), "CATEGORICAL": theme.CATEGORICAL,
+            "WIDTH_COLORS": list(theme.WIDTH_COLORS.values()), "DEPTH_COLORS": list(theme.DEPTH_COLORS.values()),
+            "CATEGORICAL": theme.CATEGORICAL,
             "UNIT_COLORS": theme.UNIT_COLORS, "THEORY_COLOR": [theme.THEORY_COLOR],
             "ANNOTATION_COLOR": [theme.ANNOTATION_COLOR]}
 

@@ -102,7 +102,14 @@ def computed_styles(browser, url: str, width: int, scheme: str, stylesheet: str 
     page.wait_for_function("window.dlFigures")
     page.evaluate("Promise.all(Array.from(document.querySelectorAll('.dl-chart')).map(e => window.dlFigures.draw(e)))")
     page.wait_for_function(CHARTS_DRAWN, timeout=30_000)
-    styles = page.evaluate(STYLES)
+    # Material sizes some elements from script after load (the search panel from the header's height): read
+    # the styles once two readings a moment apart agree, so a slow machine compares settled pages.
+    styles, previous = page.evaluate(STYLES), None
+    for _ in range(20):
+        if styles == previous:
+            break
+        page.wait_for_timeout(250)
+        styles, previous = page.evaluate(STYLES), styles
     page.close()
     return styles
 

@@ -70,14 +70,16 @@ def test_cache_hits_and_recomputes_only_the_edited_figure(figure_package, tmp_pa
 
 
 def test_a_chart_edit_redraws_the_figure_from_the_computed_results(figure_package, tmp_path):
-    """Editing only how a figure draws (its chart function, or charts.py and theme.py, which only charts
-    import) keeps its results and exports the new drawing; a comment changes nothing at all."""
+    """Editing only how a figure draws or what it says (its chart function, its caption; charts.py and
+    theme.py, which only charts import) keeps its results and exports the new drawing; a comment changes
+    nothing at all."""
     package, load = figure_package
     cache_dir = tmp_path / "cache"
     first = pipeline.compute_all(load(), cache_dir)["beta"]
     before = pipeline.export(first, {}, tmp_path / "exports")
     source = (package / "beta.py").read_text()
-    (package / "beta.py").write_text(source.replace('mark_line()', 'mark_point()') + "# a comment\n")
+    (package / "beta.py").write_text(source.replace('mark_line()', 'mark_point()').replace('caption="c"', 'caption="d"')
+                                     + "# a comment\n")
     redrawn = pipeline.compute_all(load(), cache_dir)["beta"]
     assert redrawn.cache_hit and redrawn.code_hash == first.code_hash
     after = pipeline.export(redrawn, {}, tmp_path / "exports")
@@ -88,6 +90,21 @@ def test_a_chart_edit_redraws_the_figure_from_the_computed_results(figure_packag
     charts_only = cache.compute_digest("figures_src.figures.meaningful_variance", {"chart"})
     with_chart = cache.compute_digest("figures_src.figures.meaningful_variance", set())
     assert charts_only != with_chart  # the chart function's code is left out
+
+
+def test_a_module_edited_while_the_site_builds_is_keyed_as_the_code_that_ran(figure_package, tmp_path):
+    """The caches are keyed on the source the build imported, not on the file as it is when the key is
+    read: results and drawings of the old code never stand for the edited code (stale at the next build)."""
+    package, load = figure_package
+    cache_dir = tmp_path / "cache"
+    figures = load()  # the build imports v1 …
+    (package / "beta.py").write_text(FIGURE_TEMPLATE.format(fid="beta", marker="v2 edited"))  # … then beta changes
+    during = pipeline.compute_all(figures, cache_dir)
+    exported = pipeline.export(during["beta"], {}, tmp_path / "exports")
+    assert 'VERSION = "v1"' in exported["src/beta.py"]  # the published source is the code that ran
+    after = pipeline.compute_all(load(), cache_dir)
+    assert after["alpha"].cache_hit and not after["beta"].cache_hit
+    assert 'VERSION = "v2 edited"' in pipeline.export(after["beta"], {}, tmp_path / "exports")["src/beta.py"]
 
 
 def test_parallel_workers_and_one_process_give_the_same_numbers(figure_package, tmp_path):

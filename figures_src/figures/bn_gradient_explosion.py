@@ -85,7 +85,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     colors = [BN_SHADES[b] for b in p["batch_sizes"]] + [theme.ARCHITECTURE_COLORS["plain"]]
     dashes = [BN_DASHES[b] for b in p["batch_sizes"]] + [[1, 0]]
     color = alt.Color("run:N", title=None, scale=alt.Scale(domain=labels, range=colors),
-                      legend=line_legend(orient="top-right", direction="vertical"))
+                      # below the plot: inside, at a phone's width, it would hide the steepest line
+                      legend=line_legend(orient="bottom", direction="vertical"))
     dash = alt.StrokeDash("run:N", title=None, scale=alt.Scale(domain=labels, range=dashes))
     x = alt.X("layer:Q", title="layer l of Wˡ (input on the left)",
               scale=alt.Scale(domain=[2, p["depth"]], nice=False))

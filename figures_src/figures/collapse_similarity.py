@@ -72,7 +72,7 @@ FIGURE = Figure(
     title="Every pair of inputs ends up pointing the same way",
     caption=(
         "One random network: cosine similarity between the representations φˡ(x_a) and φˡ(x_b) of {{ value: collapse-similarity.n_points }} "
-        "inputs spaced around a circle. At layer 0 it is cos(θ_a − θ_b), from −1 to 1. After one ReLU layer no "
+        "inputs spaced around a circle. At layer 0 it is $\\cos(\\theta_a - \\theta_b)$, from −1 to 1. After one ReLU layer no "
         "cosine is negative; by layer 10 the smallest is {{ value: collapse-similarity.min_cosine_l10 | .2f }}, "
         "by layer 100 {{ value: collapse-similarity.min_cosine_l100 | .3f }}: the matrix fills with ones."
     ),

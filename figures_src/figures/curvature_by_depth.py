@@ -147,7 +147,7 @@ def summarise(rows: list, p: dict) -> dict:
 
 
 PANELS = {  # field: (axis title, scale, heading)
-    "top": ("λ_max(H) / n", "log", "Top Hessian eigenvalue ÷ width"),
+    "top": ("λₘₐₓ(H) / n", "log", "Top Hessian eigenvalue ÷ width"),
     "along_gradient": ("gᵀHg / (‖g‖² n)", "log", "Curvature along the gradient ÷ width"),
     "alignment": ("|cos(top eigenvector, shift)|", "linear", "Top eigenvector vs. the shift-all-outputs direction"),
     "ntk_condition": ("condition number of the NTK", "log", "Conditioning of the tangent kernel"),

@@ -87,15 +87,15 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
     networks = data.transform_filter("datum.source == 'network'")
     theory = data.transform_filter("datum.source == 'theory'")
     return alt.layer(
-        theory.mark_line(strokeWidth=1.5, strokeDash=[1, 3], opacity=0.9).encode(
+        theory.mark_line(strokeWidth=2, strokeDash=[2, 3]).encode(
             x=x, y="feature_cosine:Q", color=color,
             tooltip=[alt.Tooltip("c0:O", title="c₀"), "depth:Q",
-                     alt.Tooltip("feature_cosine:Q", title="feature cosine c_L (theory)", format=".4f")]),
+                     alt.Tooltip("feature_cosine:Q", title="feature cosine after L layers (theory)", format=".4f")]),
         networks.mark_area(opacity=0.25, clip=True).encode(x=x, y="gradient_cosine_ci_low:Q", y2="gradient_cosine_ci_high:Q", color=color),
         theory.mark_line(color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=2.2).encode(
             x=x, y=y, detail="c0:O",
             tooltip=[alt.Tooltip("c0:O", title="c₀"), "depth:Q",
-                     alt.Tooltip("gradient_cosine:Q", title="Π 𝓕′(c_k) (theory)", format=".4f")]),
+                     alt.Tooltip("gradient_cosine:Q", title="∏ 𝓕′(cₖ) (theory)", format=".4f")]),
         networks.mark_line(strokeWidth=2.2, point=True).encode(
             x=x, y=y, color=color,
             tooltip=[alt.Tooltip("c0:O", title="c₀"), "depth:Q",
@@ -114,7 +114,7 @@ FIGURE = Figure(
         "(width {{ value: gradient-shattering.width }}, {{ value: gradient-shattering.pairs }} pairs × "
         "{{ value: gradient-shattering.seeds }} networks per point; mean over networks of each network's mean over "
         "its pairs, band: 95% interval). "
-        "Grey dashed: the mean-field prediction, the product of the slopes 𝓕′(c_k) of the arc-cosine map over "
+        "Grey dashed: the mean-field prediction, the product of the slopes $\\mathcal F'(c_k)$ of the arc-cosine map over "
         "the L layers. Dotted, in colour: the cosine of the same two inputs' features after L layers, which "
         "climbs toward 1. The forward pass makes inputs alike; the backward pass makes "
         "them unrelated."

@@ -23,8 +23,8 @@ CASES = [
     ("residual · MetaInit", "residual", "MetaInit", "MetaInit"),
     ("residual · zero branch", "residual", "zero branch", "residual"),
 ]
-MEASURES = [("correlation", "mean cosine c̄_L", "linear"), ("gradient_quotient", "gradient quotient", "log"),
-            ("lambda_max", "λ_max of the Hessian", "log"), ("output_std", "output spread over inputs", "log")]
+MEASURES = [("correlation", "last-layer mean cosine c̄", "linear"), ("gradient_quotient", "gradient quotient", "log"),
+            ("lambda_max", "λₘₐₓ of the Hessian", "log"), ("output_std", "output spread over inputs", "log")]
 
 
 LOG_MEASURES = ("gradient_quotient", "lambda_max", "output_std")
@@ -113,7 +113,7 @@ FIGURE = Figure(
     caption=(
         "Networks of depth {{ value: init-comparison.depth }} and width {{ value: init-comparison.width }} on the "
         "chapter-3 task ({{ value: init-comparison.seeds }} networks per row, the same seeds in every row: the mean cosine, and geometric means of the scales, which vary over decades between networks, with 95% intervals), residual branches with "
-        "α² = 1/L. From left: mean cosine c̄_L of the task's inputs at the last layer, MetaInit's gradient quotient, "
+        "α² = 1/L. From left: mean cosine $\\bar c_L$ of the task's inputs at the last layer, MetaInit's gradient quotient, "
         "the top Hessian eigenvalue at initialisation, and the standard deviation of the output over the task's "
         "inputs. "
         "In the plain network LSUV and MetaInit leave every cosine where it was (largest change over all layers: "

@@ -43,14 +43,14 @@ def compute(p: dict) -> Result:
 
 def chart(rows: list, p: dict) -> alt.VConcatChart:
     weight = alt.param(name="weight_var", value=2.0, bind=alt.binding_range(
-        min=p["weight_vars"][0], max=p["weight_vars"][-1], step=0.1, name="weight variance σ_w² × fan-in "))
+        min=p["weight_vars"][0], max=p["weight_vars"][-1], step=0.1, name="weight variance × fan-in "))
     bias = alt.param(name="bias_var", value=0.0, bind=alt.binding_range(
-        min=0, max=p["bias_vars"][-1], step=0.05, name="bias variance σ_b² "))
+        min=0, max=p["bias_vars"][-1], step=0.05, name="bias variance "))
     data = alt.Chart(table(drawn(rows, ["weight_var", "bias_var", "layer", "q", "c"], digits=3)))
     chosen = data.transform_filter("abs(datum.weight_var - weight_var) < 1e-6 && abs(datum.bias_var - bias_var) < 1e-6")
     he = data.transform_filter("datum.weight_var == 2 && datum.bias_var == 0")
     x = alt.X("layer:Q", title="layer l", scale=alt.Scale(domain=[0, p["depth"]], nice=False))
-    tooltip = [alt.Tooltip("layer:Q"), alt.Tooltip("weight_var:Q", title="σ_w²"), alt.Tooltip("bias_var:Q", title="σ_b²"),
+    tooltip = [alt.Tooltip("layer:Q"), alt.Tooltip("weight_var:Q", title="weight variance × fan-in"), alt.Tooltip("bias_var:Q", title="bias variance"),
                alt.Tooltip("q:Q", format=".4~g"), alt.Tooltip("c:Q", format=".4f")]
     blue = theme.ARCHITECTURE_COLORS["plain"]
 
@@ -64,7 +64,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     q_panel = panel("q", alt.Y("q:Q", title="second moment qₗ (log scale)",
                               scale=alt.Scale(type="log", domain=[1e-10, 1e8], clamp=True),
                               axis=alt.Axis(format=".0e")),
-                    alt.Title("Second moment of the pre-activations", subtitle="grey dashed: He, σ_w² = 2, σ_b² = 0"), theme.HEIGHT - 80)
+                    alt.Title("Second moment of the pre-activations", subtitle="grey dashed: He, weight variance 2/fan-in, no bias"), theme.HEIGHT - 80)
     c_panel = panel("c", alt.Y("c:Q", title="correlation cₗ", scale=alt.Scale(domain=[0, 1])),
                     "Correlation between two orthogonal inputs", theme.HEIGHT - 80)
     return alt.vconcat(q_panel.add_params(weight, bias), c_panel, spacing=18)
@@ -74,13 +74,13 @@ FIGURE = Figure(
     id="init-gain",
     title="Only He's gain keeps the scale, and any bias speeds the collapse",
     caption=(
-        "The infinite-width recursions for a weight variance σ_w²/fan-in and a bias variance σ_b², from two orthogonal "
-        "inputs. Top: q_l is constant only at σ_w² = 2; at σ_w² = 1.6 it has shrunk to "
+        "The infinite-width recursions for a weight variance $\\sigma_w^2$/fan-in and a bias variance $\\sigma_b^2$, from two "
+        "orthogonal inputs. Top: $q_l$ is constant only at $\\sigma_w^2 = 2$; at $\\sigma_w^2 = 1.6$ it has shrunk to "
         "{{ value: init-gain.q_l100_w16 | .1e }} by layer {{ value: init-gain.depth }}, at 2.4 grown to "
-        "{{ value: init-gain.q_l100_w24 | .1e }}. Bottom: without bias the correlation does not depend on σ_w² at all; "
-        "a bias pushes it up at every layer. With σ_w² = 2, the correlation first exceeds 0.99 at layer "
+        "{{ value: init-gain.q_l100_w24 | .1e }}. Bottom: without bias the correlation does not depend on $\\sigma_w^2$ at all; "
+        "a bias pushes it up at every layer. With $\\sigma_w^2 = 2$, the correlation first exceeds 0.99 at layer "
         "{{ value: init-gain.first_above_99pct_b00 }} without bias, at layer {{ value: init-gain.first_above_99pct_b10 }} "
-        "with σ_b² = 0.1 and at layer {{ value: init-gain.first_above_99pct_b50 }} with σ_b² = 0.5."
+        "with $\\sigma_b^2 = 0.1$ and at layer {{ value: init-gain.first_above_99pct_b50 }} with $\\sigma_b^2 = 0.5$."
     ),
     params=PARAMS,
     claims=(
@@ -94,9 +94,9 @@ FIGURE = Figure(
     chart=chart,
     alt_text=(
         "Two line charts against layer 0 to {{ value: init-gain.depth }} with sliders for the weight and bias variances. "
-        "Top, log scale: the second moment q_l, flat at {{ value: init-gain.he_q | .0f }} for He initialisation, "
-        "falling or rising geometrically for other weight variances. Bottom: the correlation c_l, rising from 0 towards 1; "
-        "with σ_w² = 2 it reaches {{ value: init-gain.he_c_l10 | .3f }} at layer 10 without bias and "
+        "Top, log scale: the second moment qₗ, flat at {{ value: init-gain.he_q | .0f }} for He initialisation, "
+        "falling or rising geometrically for other weight variances. Bottom: the correlation cₗ, rising from 0 towards 1; "
+        "with weight variance 2/fan-in it reaches {{ value: init-gain.he_c_l10 | .3f }} at layer 10 without bias and "
         "{{ value: init-gain.bias10_c_l10 | .3f }} with bias variance 0.1."
     ),
 )

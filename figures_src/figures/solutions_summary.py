@@ -13,9 +13,9 @@ from figures_src.figure import Figure, Result
 from figures_src.stats import difference_ci, geometric_mean_ci, mean_ci
 
 PARAMS = {**SETUP, **SWEEP, "depth": 100}
-MEASURES = [("correlation", "collapse: mean cosine c̄_L", "linear"),
+MEASURES = [("correlation", "collapse: last-layer mean cosine c̄", "linear"),
             ("useful_share", "useful gradient share", "log"),
-            ("lambda_max", "curvature: λ_max", "log"),
+            ("lambda_max", "curvature: λₘₐₓ", "log"),
             ("gradient_quotient", "gradient quotient", "log"),
             ("final_loss", "loss at the best rate", "log")]
 
@@ -67,11 +67,11 @@ FIGURE = Figure(
         "The six networks of the training figure above at depth {{ value: solutions-summary.depth }}, "
         "{{ value: solutions-summary.seeds }} networks each (the mean cosine, and geometric means of the quantities on log "
         "scales, with 95% intervals), on the instruments of chapters 1 to 3, all measured at "
-        "initialisation on the task's inputs except the last: the mean cosine c̄_L at the last layer, the useful "
+        "initialisation on the task's inputs except the last: the mean cosine $\\bar c_L$ at the last layer, the useful "
         "share of the readout gradient (zero-mean residuals against a shift of all outputs), the top Hessian "
         "eigenvalue, MetaInit's gradient quotient, and the loss after {{ value: solutions-summary.steps }} steps at "
         "each network's best learning rate (from the sweeps of the training figure). Batch norm makes the loss invariant to the scale of the "
-        "weights before it, so its λ_max is not comparable with the others."
+        "weights before it, so its $\\lambda_\\max$ is not comparable with the others."
     ),
     params=PARAMS,
     compute=compute,

@@ -109,7 +109,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                         alt.Tooltip("eta:Q", format=".3g", title="η"),
                         line_legend(orient="bottom-left", direction="vertical", labelLimit=400))
     optimum = data.transform_filter(f"datum.kind == 'optimum' && {shown}")
-    rule = optimum.mark_rule(color=theme.THEORY_COLOR, strokeDash=[1, 3]).encode(x="eta:Q")
+    # From the top of the plot down to the optimum only: the legend below it then hides none of it.
+    rule = optimum.mark_rule(color=theme.THEORY_COLOR, strokeDash=[1, 3]).encode(x="eta:Q", y="change:Q",
+                                                                                  y2=alt.value(0))
     point = optimum.mark_point(shape="diamond", size=120, filled=True, color=theme.THEORY_COLOR).encode(
         x="eta:Q", y="change:Q",
         tooltip=[alt.Tooltip("eta:Q", title="η* = ‖g‖²/gᵀHg", format=".3g"),

@@ -16,6 +16,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
+from figures_src.charts import line_legend
 from figures_src.claims import Above, All, Below, Claim, Differs, Equals
 from figures_src.curvature import HessianOperator, lanczos
 from figures_src.figure import Figure, Result, table
@@ -31,7 +32,6 @@ TUNED, FIXED = "tuned", "fixed"  # the data's codes; the menu and legends show L
 LABELS = {TUNED: "best rate of each depth", FIXED: "shared rate (best for the shallowest)"}
 OUTCOMES = ["reached", "stalled", "diverged"]
 OUTCOME_COLORS = [theme.BLUE, theme.ORANGE, "#D55E00"]
-DEPTH_COLORS = [theme.WIDTH_COLORS[n] for n in (32, 64, 128, 256, 1024)]  # shallow to deep, sky blue to violet
 
 
 def networks(p: dict, depth: int, count: int) -> list[MLP]:
@@ -193,17 +193,22 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     setting = alt.param(name="setting", value=TUNED,
                         bind=alt.binding_select(options=[TUNED, FIXED], labels=[LABELS[TUNED], LABELS[FIXED]],
                                                 name="learning rate "))
-    depth_color = alt.Color("depth:O", title="depth L", scale=alt.Scale(domain=p["depths"], range=DEPTH_COLORS))
+    # Depths by colour and dash (theme.DEPTH_COLORS, DEPTH_DASHES), named once above the first panel.
+    depth_color = alt.Color("depth:O", title="depth L", scale=alt.Scale(
+        domain=p["depths"], range=[theme.DEPTH_COLORS[d] for d in p["depths"]]),
+                            legend=line_legend(orient="top", direction="horizontal"))
+    depth_dash = alt.StrokeDash("depth:O", title="depth L", scale=alt.Scale(
+        domain=p["depths"], range=[theme.DEPTH_DASHES[d] for d in p["depths"]]),
+        legend=line_legend(orient="top", direction="horizontal"))
     chosen = "datum.setting == setting"
     curve = data.transform_filter(f"datum.panel == 'curve' && {chosen}")
     x_steps = alt.X("step:Q", title="gradient-descent step", scale=alt.Scale(domain=[0, p["steps"]], nice=False))
     y_loss = alt.Y("loss:Q", title="training loss (log scale)", scale=alt.Scale(type="log", domain=[1e-4, 10], clamp=True))
     curves = alt.layer(
         curve.mark_area(opacity=0.15).encode(x=x_steps, y=alt.Y("loss_q25:Q", scale=alt.Scale(type="log", domain=[1e-4, 10], clamp=True)),
-                                             y2="loss_q75:Q", color=alt.Color("depth:O", scale=alt.Scale(
-                                                 domain=p["depths"], range=DEPTH_COLORS), legend=None)),
+                                             y2="loss_q75:Q", color=depth_color),
         curve.mark_line(strokeWidth=2).encode(
-            x=x_steps, y=y_loss, color=depth_color,
+            x=x_steps, y=y_loss, color=depth_color, strokeDash=depth_dash,
             tooltip=[alt.Tooltip("depth:O"), alt.Tooltip("step:Q"), alt.Tooltip("loss:Q", format=".4g", title="median run"),
                      alt.Tooltip("loss_q25:Q", format=".4g", title="25th percentile"),
                      alt.Tooltip("loss_q75:Q", format=".4g", title="75th percentile")]))
@@ -252,6 +257,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         x=alt.X("lr:Q", title="learning rate (log scale)", scale=alt.Scale(type="log", base=2),
                 axis=alt.Axis(values=p["lrs"][::2], format=".2~g")),
         y=alt.Y("reached:Q", title="share of runs reaching", axis=alt.Axis(format="%")), color=depth_color,
+        strokeDash=depth_dash,
         tooltip=["depth:O", alt.Tooltip("lr:Q", format=".4g"), alt.Tooltip("reached:Q", format=".0%"), "networks:Q"]
     ).properties(height=110, title=alt.Title(f"Coarse sweep: {p['coarse_seeds']} networks per rate", fontSize=13))
 
@@ -264,15 +270,16 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
             y2="edge_ci_high:Q"),
         lr_rows.mark_point(shape="diamond", filled=True, size=60, color=theme.THEORY_COLOR).encode(
             x=depth_x, y=alt.Y("edge:Q"),
-            tooltip=["depth:O", alt.Tooltip("edge:Q", format=".4g", title="2/λ_max at init (mean)"),
+            tooltip=["depth:O", alt.Tooltip("edge:Q", format=".4g", title="2/λₘₐₓ at init (mean)"),
                      alt.Tooltip("edge_ci_low:Q", format=".4g", title="95% CI low"),
                      alt.Tooltip("edge_ci_high:Q", format=".4g", title="95% CI high")]),
         lr_rows.mark_line(point=True, strokeWidth=2.2, color=theme.BLUE).encode(
             x=depth_x, y=lr_y, tooltip=["depth:O", alt.Tooltip("best_lr:Q", format=".4g", title="best rate")]),
     ).properties(height=120, title=alt.Title(
-        "Best rate (blue) next to 2/λ_max at initialisation", subtitle="grey: mean, 95% CI", fontSize=13))
+        "Best rate (blue) next to 2/λₘₐₓ at initialisation", subtitle="grey: mean, 95% CI", fontSize=13))
+    # Each panel names its own lines: the loss curves and the sweep get a depth legend (colour and dash) each.
     return alt.vconcat(top, bars, steps_panel, bottom, sweep_panel, spacing=18).resolve_scale(
-        color="independent")
+        color="independent", strokeDash="independent")
 
 
 FIGURE = Figure(
@@ -291,7 +298,7 @@ FIGURE = Figure(
         "*diverged* (non-finite loss or final loss above {{ value: training-by-depth.diverged_factor }}× the initial "
         "one), or *stalled*. Top: the loss of the median run at each depth's best rate or at the shared rate "
         "{{ value: training-by-depth.fixed_lr }} (menu; dotted: the loss of predicting the mean, dashed: the "
-        "threshold). Then: outcomes; steps to the threshold at the best rate; the best rate next to 2/λ_max of the "
+        "threshold). Then: outcomes; steps to the threshold at the best rate; the best rate next to $2/\\lambda_\\max$ of the "
         "Hessian at initialisation."
     ),
     params=PARAMS,
@@ -303,7 +310,7 @@ FIGURE = Figure(
         "depth's best rate and at the shared rate {{ value: training-by-depth.fixed_lr }}, where "
         "{{ value: training-by-depth.reached_fixed_l32 }} of {{ value: training-by-depth.seeds }} networks of depth 32 "
         "reach the threshold; mean steps to the threshold at the best rate with 95% intervals; the best rate and "
-        "2/λ_max against depth; and the coarse sweep's share of runs reaching the threshold against the rate."
+        "2/λₘₐₓ against depth; and the coarse sweep's share of runs reaching the threshold against the rate."
     ),
     claims=(
         Claim("tuned-trains", All(*(Equals(f"{outcome}_tuned_l{depth}", "seeds" if outcome == "reached" else 0)
