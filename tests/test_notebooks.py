@@ -153,6 +153,7 @@ def test_code_cells_keep_their_text_and_their_meaningful_colours_with_fewer_elem
 
 
 def test_the_cache_key_changes_with_the_experiment_code_the_notebook_imports(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache, "PINNED", {})  # outside a build (no sources pinned), keys follow the files
     source = ROOT / "docs" / "notebooks" / "observation.py"
     notebook = notebooks.read_source(source, "")
     assert "figures_src.theory" in notebooks.imported_modules(notebook)
