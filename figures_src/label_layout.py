@@ -192,11 +192,10 @@ def distance(box: Box, segment: tuple[float, float, float, float]) -> float:
 
 
 def ambiguous(box: Box, colour: str | None, view: View) -> bool:
-    """Whether a label sits nearer another labelled line than its own (the line drawn in its colour): it
-    would name the wrong line. Grey reference lines are told apart by their colour and notes."""
-    colours = {item.get("fill") for items in view.labels.values() for item in items}
+    """Whether a label sits nearer another line than its own (the line drawn in its colour), a grey theory
+    line included: it would seem to name that line. Rules (axes, thresholds) do not count."""
     own = [s for s, stroke in zip(view.segments, view.strokes) if stroke == colour]
-    others = [s for s, stroke in zip(view.segments, view.strokes) if stroke in colours - {colour}]
+    others = [s for s, stroke in zip(view.segments, view.strokes) if stroke is not None and stroke != colour]
     if not own or not others:
         return False
     return min(distance(box, s) for s in others) < min(distance(box, s) for s in own)

@@ -61,10 +61,10 @@ ANNOTATION_COLOR = "#808080"  # mid grey: readable on the light page and in dark
 WIDTH_COLORS = {32: "#3D98D6", 64: "#2F8CCD", 128: "#1F7FC2", 256: "#5B78CC", 512: "#7F66C6", 1024: "#9A5BC2"}
 WIDTH_DASHES = {32: [1, 2], 64: [2, 2], 128: [4, 2], 256: [7, 3], 512: [12, 3], 1024: [1, 0]}
 WIDTH_SHAPES = {32: "triangle-down", 64: "circle", 128: "diamond", 256: "square", 512: "cross", 1024: "triangle-up"}
-# Plain networks of growing depth L (one width): teal through blue, violet and magenta to rust, dotted to
-# solid. Hue and dash both change at each doubling, as five shades of one blue could not.
+# Plain networks of growing depth L (one width): teal through blue, violet and magenta to rust; dots, short
+# dashes, long dashes, dash-dot, solid. Hue and dash both change at each doubling.
 DEPTH_COLORS = {2: "#1AA38A", 4: "#4A8FE0", 8: "#7D5FC8", 16: "#B34A96", 32: "#B85C40"}
-DEPTH_DASHES = {2: [1, 2], 4: [2, 2], 8: [5, 2], 16: [9, 3], 32: [1, 0]}
+DEPTH_DASHES = {2: [1, 3], 4: [4, 3], 8: [10, 3], 16: [10, 2, 2, 2], 32: [1, 0]}  # dots, dashes, long, dash-dot
 WIDTH_SHADES = WIDTH_COLORS  # the name docs/notebooks/reasons.py imports
 ORANGE = ARCHITECTURE_COLORS["LSUV"]  # Okabe–Ito orange, darkened: the second colour of a two-colour chart
 SKY_BLUE = ARCHITECTURE_COLORS["MetaInit"]

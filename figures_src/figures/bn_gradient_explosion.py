@@ -110,7 +110,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     factors = data.transform_filter("!isValid(datum.layer)")
     factor_scale = alt.Scale(domain=[0.8, 1.9], nice=False)
     fx = alt.X("factor:Q", title="factor per layer (squared norm)", scale=factor_scale)
-    fy = alt.Y("run:N", title=None, sort=labels)
+    # Row names on two lines ("batch norm" / "batch 8"): one line would push both plots right on a phone.
+    fy = alt.Y("run:N", title=None, sort=labels, axis=alt.Axis(labelExpr="split(datum.label, ', ')"))
     ftip = [alt.Tooltip("run:N", title="network"), alt.Tooltip("factor:Q", title="mean factor", format=".4f"),
             alt.Tooltip("factor_ci_low:Q", title="95% interval from", format=".4f"),
             alt.Tooltip("factor_ci_high:Q", title="to", format=".4f")]

@@ -71,7 +71,7 @@ FIGURE = Figure(
     id="collapse-similarity",
     title="Every pair of inputs ends up pointing the same way",
     caption=(
-        "One random network: cosine similarity between the representations φˡ(x_a) and φˡ(x_b) of {{ value: collapse-similarity.n_points }} "
+        "One random network: cosine similarity between the representations $\\varphi^l(x_a)$ and $\\varphi^l(x_b)$ of {{ value: collapse-similarity.n_points }} "
         "inputs spaced around a circle. At layer 0 it is $\\cos(\\theta_a - \\theta_b)$, from −1 to 1. After one ReLU layer no "
         "cosine is negative; by layer 10 the smallest is {{ value: collapse-similarity.min_cosine_l10 | .2f }}, "
         "by layer 100 {{ value: collapse-similarity.min_cosine_l100 | .3f }}: the matrix fills with ones."

@@ -81,7 +81,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     y_scale = alt.Scale(type="log", domain=[1e-5, 1], clamp=True)
     stat_color = alt.Color("statistic:N", title=None, sort=["mean", "median"],
                            scale=alt.Scale(domain=["mean", "median"], range=[theme.ARCHITECTURE_COLORS["plain"], theme.ORANGE]),
-                           legend=alt.Legend(labelExpr="datum.label == 'mean' ? 'mean over networks' : 'median network'"))
+                           legend=alt.Legend(labelExpr="datum.label == 'mean' ? 'mean over networks' : 'median network'",
+                                             symbolOpacity=1))
     tooltip = [alt.Tooltip("width:Q"), alt.Tooltip("layer:Q"), alt.Tooltip("statistic:N"),
                alt.Tooltip("value:Q", title="1 − ĉ", format=".3~e")]
     band = at_layer.transform_filter("datum.statistic == 'q10' || datum.statistic == 'q90'").transform_pivot(
@@ -99,7 +100,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         y="value:Q", tooltip=[alt.Tooltip("value:Q", title="infinite width", format=".3~e")])
     distribution = alt.layer(band, intervals, lines, theory).add_params(layer).properties(
         height=theme.HEIGHT - 40, width=theme.STATIC_WIDTH - 90,
-        title=alt.Title(alt.expr(f"'1 − ĉ over {p['networks']} networks per width, at depth ' + ({shown_layer(p['stored_layers'])})"),
+        title=alt.Title(alt.expr(f"['1 − ĉ over {p['networks']} networks per width,', 'at depth ' + ({shown_layer(p['stored_layers'])})]"),
                         subtitle=["band: 10th to 90th percentile; bars: 95% intervals", "grey dashed: infinite width"]))
     width_color, width_dash, _ = width_encodings(widths)
     medians = data.transform_filter("datum.statistic == 'ratio'").transform_calculate(

@@ -125,11 +125,12 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         layers.mark_line(strokeWidth=2.2, point=alt.OverlayMarkDef(size=14)).encode(x=x, y=y, color=color,
                                                                                      tooltip=tooltip),
     ).add_params(depth).properties(height=theme.HEIGHT - 60, title=alt.Title(
-        alt.expr("'Gradient of each weight matrix, depth L = ' + depth")))
+        alt.expr("['Gradient of each weight matrix,', 'depth L = ' + depth]")))  # two lines: a phone's width
 
     share = data.transform_filter("datum.panel == 'share'")
     share_color = alt.Color("kind:N", title=None, scale=alt.Scale(domain=[READOUT, WHOLE],
-                                                                  range=[theme.BLUE, "#009E73"]))
+                                                                  range=[theme.BLUE, "#009E73"]),
+                              legend=alt.Legend(symbolOpacity=1))  # the lines' colours, not the error bars' tints
     depth_x = alt.X("depth:Q", title="depth L", scale=alt.Scale(type="log", domain=[1, max(p["share_depths"])],
                                                                nice=False),
                     axis=alt.Axis(values=p["share_depths"]))

@@ -80,7 +80,8 @@ def compute(p: dict) -> Result:
 def chart(rows: list, p: dict) -> alt.LayerChart:
     data = alt.Chart(table(rows))
     domain = p["input_cosines"]
-    color = alt.Color("c0:O", title="cosine of the two inputs c₀", scale=alt.Scale(domain=domain, range=COLORS))
+    color = alt.Color("c0:O", title="cosine of the two inputs c₀", scale=alt.Scale(domain=domain, range=COLORS),
+                      legend=alt.Legend(symbolOpacity=1))  # the lines' colours, not the bands' tints
     x = alt.X("depth:Q", title="depth L of the network", scale=alt.Scale(domain=[0, max(p["depths"])], nice=False),
               axis=alt.Axis(tickCount=5))
     y = alt.Y("gradient_cosine:Q", title="cosine", scale=alt.Scale(domain=[0, 1]))

@@ -95,8 +95,6 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
             x=x, y="theory:Q", detail="architecture:N"),
         measured.mark_point(size=60, filled=True, opacity=0).encode(x=x, y=y, tooltip=tooltip),
         end_labels(measured, "layer", "correlation", "architecture", "datum.architecture", color),
-        end_labels(data.transform_filter("datum.architecture == 'plain'"), "layer", "theory", "architecture",
-                   "'plain (theory)'", color),
     ).add_params(scale_param).properties(
         width="container", height=theme.HEIGHT,
         title=alt.Title("Mean cosine of the residual stream vs depth",
@@ -108,7 +106,7 @@ FIGURE = Figure(
     title="Residual branches slow the collapse; scaled branches stop it",
     caption=(
         "Mean cosine c̄ₗ between the residual streams hˡ of {{ value: residual-collapse.n_inputs }} random inputs, "
-        "for hˡ = hˡ⁻¹ + α·Wˡ relu(hˡ⁻¹) (green) and with batch norm in the branch (purple), width "
+        "for hˡ = hˡ⁻¹ + α·Wˡ relu(hˡ⁻¹) (green) and with batch norm in the branch (pink), width "
         "{{ value: residual-collapse.width }}, {{ value: residual-collapse.seeds }} networks each (band: 95% "
         "interval over networks). Grey dashed: the recursions of the text. Choose the branch scale: with α² = 1 the stream still "
         "collapses ({{ value: residual-collapse.res_a1_l100 | .3f }} at layer 100), only more slowly than the plain "

@@ -13,7 +13,7 @@ from figures_src.figure import Figure, Result
 from figures_src.stats import difference_ci, geometric_mean_ci, mean_ci
 
 PARAMS = {**SETUP, **SWEEP, "depth": 100}
-MEASURES = [("correlation", "collapse: last-layer mean cosine c̄", "linear"),
+MEASURES = [("correlation", "collapse: mean cosine c̄", "linear"),
             ("useful_share", "useful gradient share", "log"),
             ("lambda_max", "curvature: λₘₐₓ", "log"),
             ("gradient_quotient", "gradient quotient", "log"),

@@ -7,7 +7,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import architecture_encodings
+from figures_src.charts import annotation, architecture_encodings
 from figures_src.claims import Above, All, Below, Claim, Differs, Equals
 from figures_src.experiments import NETWORKS, SETUP, SWEEP, sweeps, value_key
 from figures_src.figure import Figure, Result, table
@@ -89,6 +89,7 @@ def compute(p: dict) -> Result:
 
 
 def chart(rows: list, p: dict) -> alt.VConcatChart:
+    diverged_strip = 10 ** 0.7  # the loss axis above this line shows diverged runs, one row per network
     names = list(NETWORKS)
     depth_param = alt.param(name="depth", value=max(p["depths"]), bind=alt.binding_radio(
         options=p["depths"], labels=[f"depth {d}" for d in p["depths"]], name="network depth L "))
@@ -105,12 +106,13 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                alt.Tooltip("reached_share:Q", format=".2f"), alt.Tooltip("best:N", title="best rate")]
     coarse = data.transform_filter("datum.stage == 'coarse'")
     fine = data.transform_filter("datum.stage == 'fine'")
-    # final loss: geometric mean over the runs of a rate where none diverged; a cross on the top edge otherwise
+    # final loss: geometric mean over the runs of a rate where none diverged; otherwise a cross in the strip
+    # above 10, one row per network (0.4 decades apart), so that crosses of one rate do not pile up
     loss = data.transform_calculate(
-        loss="datum.diverged > 0 ? 1e3 : pow(10, datum.log10_final_loss)",
+        loss=f"datum.diverged > 0 ? pow(10, 3 - 0.4 * indexof({names}, datum.network)) : pow(10, datum.log10_final_loss)",
         loss_low="datum.diverged > 0 ? null : pow(10, datum.log10_final_loss_ci_low)",
         loss_high="datum.diverged > 0 ? null : pow(10, datum.log10_final_loss_ci_high)")
-    loss_y = alt.Y("loss:Q", title="final loss (log; top edge: runs diverged)",
+    loss_y = alt.Y("loss:Q", title="final loss (log; above 10: runs diverged)",
                    scale=alt.Scale(type="log", domain=[1e-7, 1e3], clamp=True),
                    axis=alt.Axis(values=[1e-7, 1e-5, 1e-3, 1e-1, 10, 1e3], format="~e"))
     finite = loss.transform_filter("datum.diverged == 0")
@@ -123,10 +125,14 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         loss.transform_filter("datum.stage == 'fine'").mark_point(size=90, filled=True).encode(
             x=x, y=loss_y, color=color, tooltip=tooltip,
             shape=alt.condition("datum.best", alt.value("diamond"), alt.value("circle"))),
-        loss.transform_filter("datum.diverged > 0").mark_point(shape="cross", size=70, filled=True).encode(
+        loss.transform_filter("datum.diverged > 0").mark_point(shape="cross", size=70, filled=True, opacity=1).encode(
             x=x, y=loss_y, color=color, tooltip=tooltip),
         alt.Chart(alt.InlineData(values=[{"loss": 0.5}, {"loss": p["threshold"]}])).mark_rule(
             color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH).encode(y="loss:Q"),
+        # the strip of diverged runs, set off from the losses below it
+        alt.Chart(alt.InlineData(values=[{"loss": diverged_strip}])).mark_rule(
+            color=theme.ANNOTATION_COLOR, strokeWidth=0.8).encode(y="loss:Q"),
+        annotation("↑ diverged", (x, high), (loss_y, diverged_strip), dx=-2, dy=8, align="right"),
     ).properties(width="container", height=theme.HEIGHT - 60,
                  title=alt.Title("Final loss after the budget at each rate",
                                  subtitle=["grey dashed: ½ (a constant prediction), threshold",

@@ -107,20 +107,21 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     shown = "datum.depth == depth"
     curves = step_lines(data.transform_filter(f"datum.kind == 'curve' && {shown}"), eta_axis,
                         alt.Tooltip("eta:Q", format=".3g", title="η"),
-                        line_legend(orient="bottom-left", direction="vertical", labelLimit=400))
+                        line_legend(orient="bottom", direction="vertical", labelLimit=400))  # inside, it hid curves
     optimum = data.transform_filter(f"datum.kind == 'optimum' && {shown}")
-    # From the top of the plot down to the optimum only: the legend below it then hides none of it.
+    # A drop line from the optimum to the η axis: above the diamond the plot stays free for the note.
     rule = optimum.mark_rule(color=theme.THEORY_COLOR, strokeDash=[1, 3]).encode(x="eta:Q", y="change:Q",
-                                                                                  y2=alt.value(0))
+                                                                                  y2=alt.datum(-1))
     point = optimum.mark_point(shape="diamond", size=120, filled=True, color=theme.THEORY_COLOR).encode(
         x="eta:Q", y="change:Q",
         tooltip=[alt.Tooltip("eta:Q", title="η* = ‖g‖²/gᵀHg", format=".3g"),
                  alt.Tooltip("change:Q", title="best decrease ½‖g‖⁴/gᵀHg, ÷ L", format=".4f"),
                  alt.Tooltip("measured:Q", title="measured ΔL/L at η*", format=".4f"),
                  alt.Tooltip("loss:Q", title="loss L", format=".3f")])
-    # The model's best decrease, at the top of η*'s rule: above the curves, where none crosses it.
-    value = haloed(optimum.transform_calculate(note="'model at η*: ' + format(datum.change, '.3f')"),
-                   {"x": "eta:Q", "y": alt.value(2), "text": "note:N"}, align="left", baseline="top", dx=4,
+    # The model's best decrease in the top-left corner, where no curve goes at any depth (they start at 0
+    # and the second-order term rises only for large steps).
+    value = haloed(optimum.transform_calculate(note="'◆ model at η*: ' + format(datum.change, '.3f')"),
+                   {"x": alt.value(6), "y": alt.value(4), "text": "note:N"}, align="left", baseline="top",
                    fontSize=12, color=theme.ANNOTATION_COLOR)
     top = alt.layer(curves, rule, point, value).add_params(depth).properties(
         height=theme.HEIGHT - 40, title=alt.Title(alt.expr("'One step along −g, depth L = ' + depth")))

@@ -207,7 +207,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     curves = alt.layer(
         curve.mark_area(opacity=0.15).encode(x=x_steps, y=alt.Y("loss_q25:Q", scale=alt.Scale(type="log", domain=[1e-4, 10], clamp=True)),
                                              y2="loss_q75:Q", color=depth_color),
-        curve.mark_line(strokeWidth=2).encode(
+        curve.mark_line(strokeWidth=2.5).encode(
             x=x_steps, y=y_loss, color=depth_color, strokeDash=depth_dash,
             tooltip=[alt.Tooltip("depth:O"), alt.Tooltip("step:Q"), alt.Tooltip("loss:Q", format=".4g", title="median run"),
                      alt.Tooltip("loss_q25:Q", format=".4g", title="25th percentile"),
@@ -221,8 +221,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         color=theme.THEORY_COLOR, strokeDash=[1, 3]).encode(y="loss:Q")
     top = alt.layer(constant_rule, constant, threshold, curves).add_params(setting).properties(
         height=theme.HEIGHT - 60,
-        title=alt.Title(alt.expr(f"'Loss of the median run, ' + "
-                                 f"(setting == 'tuned' ? {json.dumps(LABELS[TUNED])} : {json.dumps(LABELS[FIXED])})"),
+        title=alt.Title(alt.expr(f"['Loss of the median run,', "  # two lines: the longer setting fits a phone
+                                 f"(setting == 'tuned' ? {json.dumps(LABELS[TUNED])} : {json.dumps(LABELS[FIXED])})]"),
                         subtitle=f"band: middle half of {p['seeds']} runs"))
 
     depth_x = alt.X("depth:O", title="depth L", axis=alt.Axis(labelAngle=0))  # upright: 12-px digits, not 8-px wide
