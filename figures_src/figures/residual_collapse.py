@@ -78,7 +78,8 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
         options=options, labels=[label(v, depth) for v in options], name="branch scale "))
     data = alt.Chart(table(rows)).transform_filter("abs(datum.branch_var - branch_var) < 1e-9")
     x = alt.X("layer:Q", title="layer l", scale=alt.Scale(domain=[0, depth], nice=False), axis=alt.Axis(tickCount=5))
-    y = alt.Y("correlation:Q", title="mean cosine c̄ₗ of the stream hˡ", scale=alt.Scale(domain=[-0.05, 1]))
+    y = alt.Y("correlation:Q", title="mean cosine c̄ₗ of the stream hˡ", scale=alt.Scale(domain=[-0.05, 1.06], nice=False),
+              axis=alt.Axis(values=[0, 0.2, 0.4, 0.6, 0.8, 1]))  # room above 1 for a label at any branch scale
     color, dash, _ = architecture_encodings(ARCHITECTURES)
     measured = data.transform_filter("isValid(datum.correlation)")
     tooltip = [alt.Tooltip("architecture:N", title="network"), alt.Tooltip("layer:Q"),
