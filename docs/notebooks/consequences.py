@@ -165,7 +165,7 @@ terms = [FIRST, SECOND, MODEL, MEASURED, USEFUL]
 alt.Chart(alt.Data(values=rows)).mark_line(strokeWidth=2.2, clip=True).encode(
     x=alt.X("eta:Q", title="step size η along −g", scale=alt.Scale(nice=False)),
     y=alt.Y("change:Q", title="loss change ÷ L", scale=alt.Scale(domain=[-1, 0.5])),
-    color=alt.Color("term:N", title=None, sort=terms, legend=alt.Legend(columns=3, labelLimit=300), scale=alt.Scale(
+    color=alt.Color("term:N", title=None, sort=terms, legend=alt.Legend(columns=1, labelLimit=300), scale=alt.Scale(
         domain=terms, range=["#009E73", "#D55E00", THEORY_COLOR, ARCHITECTURE_COLORS["plain"], "#56B4E9"])),
     strokeDash=alt.StrokeDash("term:N", title=None, sort=terms, scale=alt.Scale(
         domain=terms, range=[[1, 0], [1, 0], THEORY_DASH, [1, 0], [3, 2]])),
@@ -256,14 +256,15 @@ deep = max(GRAD_DEPTHS)
 rows = [{"layer": l + 1, "kind": kind, "norm": float(values[l])}
         for kind, values in zip([BATCH, EXAMPLE], profiles[deep]) for l in range(deep + 1)]
 alt.Chart(alt.Data(values=rows)).mark_line(strokeWidth=2.2, point=True).encode(
-    x=alt.X("layer:Q", title="weight matrix Wˡ (1: first layer, L + 1: readout)",
+    x=alt.X("layer:Q", title=["weight matrix Wˡ", "(1: first layer, L + 1: readout)"],
             scale=alt.Scale(nice=False, zero=False)),
     y=alt.Y("norm:Q", title="gradient norm ÷ rms error (log)", scale=alt.Scale(type="log")),
-    color=alt.Color("kind:N", title=None, sort=[BATCH, EXAMPLE], legend=alt.Legend(labelLimit=400),
+    color=alt.Color("kind:N", title=None, sort=[BATCH, EXAMPLE], legend=alt.Legend(columns=1, labelLimit=400),
                     scale=alt.Scale(domain=[BATCH, EXAMPLE], range=[ARCHITECTURE_COLORS["plain"], CATEGORICAL[1]])),
     tooltip=["kind:N", "layer:Q", alt.Tooltip("norm:Q", format=".3g")],
 ).properties(width="container", height=260,
-             title=f"Gradient of each weight matrix, depth {deep}, width {GRAD_WIDTH} (mean of {GRAD_SEEDS} networks)")
+             title=["Gradient of each weight matrix,",
+                    f"depth {deep}, width {GRAD_WIDTH} (mean of {GRAD_SEEDS} networks)"])
 
 # %% [markdown]
 # What does shrink is the part of the gradient that can fit **input-dependent** targets. A step changes the outputs
@@ -363,13 +364,13 @@ network = alt.Chart(alt.Data(values=rows)).transform_filter("datum.source == 'ne
 alt.layer(
     alt.Chart(alt.Data(values=rows)).transform_filter("datum.source != 'network'").mark_line(
         color=THEORY_COLOR, strokeDash=THEORY_DASH, strokeWidth=2.5).encode(
-        x=alt.X("depth:Q", title="depth L"), y=alt.Y("top:Q", title="λ_max(H) / n")),
+        x=alt.X("depth:Q", title="depth L"), y=alt.Y("top:Q", title="λₘₐₓ(H) / n")),
     network.mark_point(filled=True, size=50, opacity=0.6, color=ARCHITECTURE_COLORS["plain"]).encode(
         x="depth:Q", y="top:Q", tooltip=["depth:Q", alt.Tooltip("top:Q", format=".3f")]),
     network.mark_line(color=ARCHITECTURE_COLORS["plain"], strokeWidth=2).encode(x="depth:Q", y="mean(top):Q"),
 ).properties(width="container", height=260,
-             title=f"Top Hessian eigenvalue ÷ width: width {CURVATURE_WIDTH} (dots: networks, line: mean), "
-                   "infinite width (grey dashed)")
+             title=["Top Hessian eigenvalue ÷ width:", f"width {CURVATURE_WIDTH} (dots: networks, line: mean),",
+                    "infinite width (grey dashed)"])
 
 # %% [markdown]
 # ### Exercise 2: twice as deep, how much more curved? (4 minutes)

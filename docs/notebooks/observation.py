@@ -121,7 +121,7 @@ for layer in SHOWN_LAYERS:
 
 def units_at(layer: int) -> alt.Chart:
     return alt.Chart().transform_filter(f"datum.layer == {layer}").mark_line(strokeWidth=2).encode(
-        x=alt.X("theta:Q", title="angle θ along the circle of inputs (radians)",
+        x=alt.X("theta:Q", title="angle θ on the circle (radians)",
                 scale=alt.Scale(domain=[0, 6.3], nice=False)),
         y=alt.Y("direction:Q", title="φᵢ(x) ÷ ‖φ(x)‖ · √n", scale=alt.Scale(domain=[0, 5])),
         # the site's unit hues, which name no architecture, told apart by dash too
@@ -132,7 +132,7 @@ def units_at(layer: int) -> alt.Chart:
 
 
 alt.vconcat(*[units_at(layer) for layer in SHOWN_LAYERS], data=alt.Data(values=rows)).properties(
-    title="Three neurons as functions of the input angle (direction only)")
+    title=["Three neurons as functions of the input angle", "(direction only)"])
 
 # %% [markdown]
 # A neuron can also be zero for every input at some layer: once all inputs point the same way, a unit that
@@ -203,16 +203,18 @@ for layer in HEATMAP_LAYERS:
 
 def heatmap(layer: int) -> alt.Chart:
     return alt.Chart().transform_filter(f"datum.layer == {layer}").mark_rect().encode(
-        x=alt.X("theta_a:O", title="θₐ", axis=alt.Axis(labels=False, ticks=False)),
-        y=alt.Y("theta_b:O", title="θ_b", axis=alt.Axis(labels=False, ticks=False)),
+        x=alt.X("theta_a:O", title="angle of input a", axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("theta_b:O", title="angle of input b", axis=alt.Axis(labels=False, ticks=False)),
         color=alt.Color("cosine:Q", title="cosine", scale=alt.Scale(scheme="blueorange", domain=[-1, 1])),
-        tooltip=[alt.Tooltip("theta_a:Q", format=".2f"), alt.Tooltip("theta_b:Q", format=".2f"),
+        tooltip=[alt.Tooltip("theta_a:Q", title="angle of input a", format=".2f"),
+                 alt.Tooltip("theta_b:Q", title="angle of input b", format=".2f"),
                  alt.Tooltip("cosine:Q", format=".3f")],
-    ).properties(width=140, height=140, title=f"layer {layer}")
+    ).properties(width=130, height=130, title=f"layer {layer}")
 
 
-alt.hconcat(*[heatmap(layer) for layer in HEATMAP_LAYERS], data=alt.Data(values=rows)).properties(
-    title="Cosine between every pair of inputs on the circle")
+# two panels a row: four side by side would not fit a phone's column
+alt.concat(*[heatmap(layer) for layer in HEATMAP_LAYERS], columns=2, data=alt.Data(values=rows)).properties(
+    title=["Cosine between every pair of inputs", "on the circle"])
 
 # %% [markdown]
 # ### Exercise 1: one layer (3 minutes)
@@ -295,8 +297,8 @@ alt.layer(
         tooltip=["layer:Q", alt.Tooltip("measured:Q", format=".4f"), alt.Tooltip("theory:Q", format=".4f")]),
     base.mark_line(strokeWidth=2.5, color=THEORY_COLOR, strokeDash=THEORY_DASH).encode(y="theory:Q"),
 ).properties(width="container", height=280,
-             title=f"Mean cosine between inputs, width {WIDTH} (blue, band over {SEEDS} networks) "
-                   "and infinite width (grey dashed)")
+             title=["Mean cosine between inputs,", f"width {WIDTH} (blue, band over {SEEDS} networks)",
+                    "and infinite width (grey dashed)"])
 
 # %% [markdown]
 # ### Exercise 2: a narrow network (4 minutes)

@@ -132,14 +132,14 @@ base = alt.Chart(alt.Data(values=rows)).encode(
 alt.layer(
     base.mark_area(opacity=0.85).encode(
         y=alt.Y("share:Q", stack="zero", title="share of the neurons' second moment", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("part:N", title=None, sort=[MEANINGFUL, FAKE], legend=alt.Legend(labelLimit=400),
+        color=alt.Color("part:N", title=None, sort=[MEANINGFUL, FAKE], legend=alt.Legend(columns=1, labelLimit=400),
                         scale=alt.Scale(domain=[MEANINGFUL, FAKE], range=[ARCHITECTURE_COLORS["plain"], "#B9D7EE"])),
         order=alt.Order("part:N", sort="descending"),
         tooltip=["layer:Q", "part:N", alt.Tooltip("share:Q", format=".4f")]),
     base.transform_filter(f"datum.part == '{MEANINGFUL}'").mark_line(
         color=THEORY_COLOR, strokeDash=THEORY_DASH, strokeWidth=2.5).encode(y="predicted:Q"),
 ).properties(width="container", height=260,
-             title=f"Meaningful (dark) and fake (light) parts, width {WIDTH}; grey dashed: infinite width")
+             title=["Meaningful (dark) and fake (light) parts,", f"width {WIDTH}; grey dashed: infinite width"])
 
 # %% [markdown]
 # ## The meaningful share is $1 - \bar c_l$
@@ -250,16 +250,16 @@ data = alt.Data(values=rows)
 alt.layer(
     alt.Chart(data).transform_filter("datum.source == 'theory'").mark_line(
         color=THEORY_COLOR, strokeDash=THEORY_DASH, strokeWidth=2.5).encode(
-        x=alt.X("c:Q", title="correlation c between inputs (pre-activation)", scale=alt.Scale(domain=[0, 1])),
+        x=alt.X("c:Q", title=["correlation c between inputs", "(pre-activation)"], scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("kept:Q", title="share of the variance the ReLU keeps", scale=alt.Scale(domain=[0.3, 0.55]))),
     alt.Chart(data).transform_filter("datum.source != 'theory'").mark_point(filled=True, size=60).encode(
         x="c:Q", y="kept:Q",
-        color=alt.Color("source:N", title=None,
+        color=alt.Color("source:N", title=None, legend=alt.Legend(columns=1),
                         scale=alt.Scale(domain=sources, range=[CATEGORICAL[1], ARCHITECTURE_COLORS["plain"]])),
         shape=alt.Shape("source:N", title=None, scale=alt.Scale(domain=sources, range=["circle", "diamond"])),
         tooltip=["source:N", alt.Tooltip("c:Q", format=".3f"), alt.Tooltip("kept:Q", format=".4f")]),
 ).properties(width="container", height=260,
-             title="What one ReLU keeps of the meaningful variance: (1 − F(c)) / (2(1 − c))")
+             title=["What one ReLU keeps of the meaningful", "variance: (1 − F(c)) / (2(1 − c))"])
 
 # %% [markdown]
 # He initialisation keeps the second moment *in expectation* over random networks. A single finite network's second
@@ -316,12 +316,12 @@ curves = [EXACT, ASYMPTOTE, BARE, MEASURED]
 alt.Chart(alt.Data(values=rows)).mark_line(strokeWidth=2.2, clip=True).encode(
     x=alt.X("layer:Q", title="layer l (log scale)", scale=alt.Scale(type="log", domain=[1, DEPTH], nice=False)),
     y=alt.Y("gap:Q", title="1 − c̄ₗ (log scale)", scale=alt.Scale(type="log", domain=[1e-3, 1])),
-    color=alt.Color("curve:N", title=None, sort=curves, scale=alt.Scale(
+    color=alt.Color("curve:N", title=None, sort=curves, legend=alt.Legend(columns=1, labelLimit=300), scale=alt.Scale(
         domain=curves, range=[THEORY_COLOR, THEORY_COLOR, "#B0B0B0", ARCHITECTURE_COLORS["plain"]])),
     strokeDash=alt.StrokeDash("curve:N", title=None, sort=curves, scale=alt.Scale(
         domain=curves, range=[THEORY_DASH, [2, 2], [1, 3], [1, 0]])),
     tooltip=["curve:N", "layer:Q", alt.Tooltip("gap:Q", format=".3e")],
-).properties(width="container", height=280, title="The gap to a constant function closes like 1/l²")
+).properties(width="container", height=280, title=["The gap to a constant function", "closes like 1/l²"])
 
 # %% [markdown]
 # ### Exercise 2: twice as deep (4 minutes)
@@ -383,14 +383,14 @@ shades = [WIDTH_SHADES.get(w, ARCHITECTURE_COLORS["plain"]) for w in FINITE_WIDT
 curves = ["infinite width"] + [f"width {w}, {stat}" for w in FINITE_WIDTHS for stat in ("mean", "median")]
 alt.Chart(alt.Data(values=rows)).mark_line(strokeWidth=2, clip=True).encode(
     x=alt.X("layer:Q", title="layer l (log scale)", scale=alt.Scale(type="log", domain=[1, DEPTH], nice=False)),
-    y=alt.Y("gap:Q", title="1 − ĉ between two orthogonal inputs (log)",
+    y=alt.Y("gap:Q", title="1 − ĉ, two orthogonal inputs (log)",
             scale=alt.Scale(type="log", domain=[1e-4, 1])),
-    color=alt.Color("curve:N", title=None, sort=curves, scale=alt.Scale(
+    color=alt.Color("curve:N", title=None, sort=curves, legend=alt.Legend(columns=2), scale=alt.Scale(
         domain=curves, range=[THEORY_COLOR] + [s for s in shades for _ in range(2)])),
     strokeDash=alt.StrokeDash("curve:N", title=None, sort=curves, scale=alt.Scale(
         domain=curves, range=[THEORY_DASH] + [[1, 0], [2, 2]] * len(FINITE_WIDTHS))),
     tooltip=["curve:N", "layer:Q", alt.Tooltip("gap:Q", format=".3e")],
-).properties(width="container", height=280, title=f"Mean and median network, {FINITE_NETWORKS} networks per width")
+).properties(width="container", height=280, title=["Mean and median network,", f"{FINITE_NETWORKS} networks per width"])
 
 # %% [markdown]
 # ## What to take away

@@ -135,7 +135,7 @@ alt.layer(
         tooltip=["network:N", "layer:Q", alt.Tooltip("cosine:Q", format=".4f"), alt.Tooltip("theory:Q", format=".4f")]),
     base.mark_line(strokeWidth=2, color=THEORY_COLOR, strokeDash=THEORY_DASH).encode(y="theory:Q", detail="network:N"),
 ).properties(width="container", height=260,
-             title=f"Mean cosine between {N_INPUTS} inputs, width {WIDTH}; grey dashed: theory")
+             title=[f"Mean cosine between {N_INPUTS} inputs,", f"width {WIDTH}; grey dashed: theory"])
 
 # %% [markdown]
 # Batch norm does not keep the *geometry* of the inputs, though. On the great circle of
@@ -191,7 +191,7 @@ print(f"batch norm, ‖∂L/∂W²‖² ÷ ‖∂L/∂Wᴸ‖² = {rows[0]['rela
 
 # %%
 base = alt.Chart(alt.Data(values=rows)).encode(
-    x=alt.X("layer:Q", title="layer l of the weight matrix Wˡ (input on the left)",
+    x=alt.X("layer:Q", title=["layer l of the weight matrix Wˡ", "(input on the left)"],
             scale=alt.Scale(domain=[2, DEPTH], nice=False)))
 alt.layer(
     base.mark_line(strokeWidth=2.2).encode(
@@ -203,7 +203,7 @@ alt.layer(
     base.transform_filter("datum.network == 'batch norm'").mark_line(
         strokeWidth=2, color=THEORY_COLOR, strokeDash=THEORY_DASH).encode(y="theory:Q"),
 ).properties(width="container", height=260,
-             title=f"Squared gradient of each weight matrix, batch {GRADIENT_BATCH}, mean of {SEEDS} networks")
+             title=["Squared gradient of each weight matrix,", f"batch {GRADIENT_BATCH}, mean of {SEEDS} networks"])
 
 # %% [markdown]
 # ### Exercise 1: a small batch (3 minutes)
@@ -279,13 +279,14 @@ base = alt.Chart(alt.Data(values=rows)).encode(
     x=alt.X("layer:Q", title="layer l", scale=alt.Scale(domain=[0, DEPTH], nice=False)))
 alt.layer(
     base.mark_line(strokeWidth=2.2).encode(
-        y=alt.Y("cosine:Q", title="mean cosine c̄ₗ (streams for residual nets)", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("network:N", title=None, sort=names, legend=alt.Legend(columns=2, labelLimit=300),
+        y=alt.Y("cosine:Q", title=["mean cosine c̄ₗ", "(streams for residual nets)"],
+                scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("network:N", title=None, sort=names, legend=alt.Legend(columns=1, labelLimit=300),
                         scale=alt.Scale(domain=names, range=colors)),
         tooltip=["network:N", "layer:Q", alt.Tooltip("cosine:Q", format=".4f"), alt.Tooltip("theory:Q", format=".4f")]),
     base.mark_line(strokeWidth=1.8, color=THEORY_COLOR, strokeDash=THEORY_DASH).encode(
         y="theory:Q", detail="network:N"),
-).properties(width="container", height=280, title=f"Residual streams, width {WIDTH}; grey dashed: recursions")
+).properties(width="container", height=280, title=[f"Residual streams, width {WIDTH};", "grey dashed: recursions"])
 
 # %% [markdown]
 # With $\alpha^2 = 1/L$ the recursion becomes $dc/dt = \mathcal F(c) - c$ on $t \in [0, 1]$ as $L$ grows, so the last
@@ -444,9 +445,9 @@ for name, net in trained.items():
 names = list(trained)
 base = alt.Chart(alt.Data(values=rows)).encode(
     x=alt.X("step:Q", title="gradient-descent step", scale=alt.Scale(domain=[0, STEPS], nice=False)),
-    y=alt.Y("loss:Q", title="training loss (log; cross at the top: diverged)",
+    y=alt.Y("loss:Q", title=["training loss (log)", "cross at the top: diverged"],
             scale=alt.Scale(type="log", domain=[0.05, 5])),
-    color=alt.Color("network:N", title=None, sort=names, legend=alt.Legend(columns=3),
+    color=alt.Color("network:N", title=None, sort=names, legend=alt.Legend(columns=2),
                     scale=alt.Scale(domain=names, range=[ARCHITECTURE_COLORS[n] for n in names])),
 )
 alt.layer(
@@ -455,7 +456,7 @@ alt.layer(
     base.transform_filter("datum.diverged").mark_point(shape="cross", size=120, filled=True).encode(
         tooltip=["network:N", alt.Tooltip("step:Q", title="diverged at step")]),
 ).properties(width="container", height=280,
-             title=f"Training at learning rate {LR}, depth {TRAIN_DEPTH}, width {TRAIN_WIDTH}")
+             title=[f"Training at learning rate {LR},", f"depth {TRAIN_DEPTH}, width {TRAIN_WIDTH}"])
 
 # %% [markdown]
 # ## What to take away
