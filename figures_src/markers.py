@@ -16,7 +16,8 @@
 
 A living number's format is a Python format spec (`.3f`), or `ci` / `ci .3f` for the value with its 95%
 interval (from the values `<name>_ci_low` and `<name>_ci_high`): "0.985 ± 0.002" when the interval is
-symmetric at that precision, "0.985 (95% CI 0.983–0.988)" otherwise.
+symmetric at that precision, "0.985 (95% CI 0.983–0.988)" otherwise. A negative number is set with the minus
+sign (U+2212), "−0.004", as typeset text has it.
 
 A reactive number (`@state`) is printed with the value at the chart's default setting (the plain living number
 `<name>`, which claims check), and the page carries its text, formatted here, for every setting of the chart's
@@ -41,6 +42,9 @@ BIBLIOGRAPHY_SCOPES = ("cited", "all")
 FIGURE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 VALUE_ARGUMENT = re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*)\.(\w+)(@state)?\s*(?:\|\s*(.+))?$")
 NEGATIVE_ZERO = re.compile(r"-0(\.0*)?(e[+-]?\d+)?%?")
+# Prose sets a negative number, and a negative exponent, with the minus sign, not the hyphen ("−0.1", "1e−05"): a
+# number's text is for reading only (what scripts and the exported data read are the values themselves).
+MINUS = "\u2212"
 CLAIM_ARGUMENT = re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*)\.([a-z0-9]+(?:-[a-z0-9]+)*)$")
 
 
@@ -183,7 +187,8 @@ def format_number(value: Number, spec: str | None, name: str, where: str) -> str
         text = format(value, spec) if spec else str(value) if isinstance(value, int) else f"{value:.3g}"
     except ValueError as error:
         raise MarkerError(f"{where}: bad format {spec!r} for living number {name!r}: {error}") from error
-    return text[1:] if NEGATIVE_ZERO.fullmatch(text) else text  # a tiny negative rounds to 0, not "-0.000"
+    text = text[1:] if NEGATIVE_ZERO.fullmatch(text) else text  # a tiny negative rounds to 0, not "-0.000"
+    return text.replace("-", MINUS)
 
 
 def check_finite(value: Number, name: str, where: str) -> None:

@@ -89,6 +89,16 @@ def test_a_holding_claim_is_rendered_linked_and_published():
         "holds": True, "figure": "fig", "figure_label": "1.2"}
 
 
+def test_the_claims_page_sets_the_values_a_check_names_as_code_and_its_negatives_with_the_minus_sign():
+    check = All(Near("c50", "other.theory", tolerance=0.01), Indistinguishable("same"))
+    ledger, chapter = ledger_of((Claim("collapsed", check),), SENTENCE)
+    ledger.finish(lambda entry: "at layer 50 c̄ is 0.97.")
+    listed = ledger.ledger_html(page("claims.md"), [chapter], lambda figure, on_page: "../figures/fig/")
+    assert ("<span class=\"dl-ledger-check\">holds: |<code>c50</code> = 0.97 − <code>other.theory</code> = 0.965| "
+            "= 0.005 ≤ 0.01; 95% CI of <code>same</code>, \u22120.02–0.03, contains 0</span>") in listed
+    assert ledger.as_json({})["claims"][0]["check"].endswith("-0.02–0.03, contains 0")  # the data keeps its text
+
+
 def test_a_claim_made_again_is_a_second_checked_sentence_with_its_own_anchors():
     opener = "**{{ claim: fig.collapsed }}Deep nets are constant.{{ end: claim }}**\n\n"
     ledger, chapter = ledger_of((Claim("collapsed", Above("c50", 0.95)),), opener + SENTENCE)

@@ -134,4 +134,16 @@ def test_unknown_keys_unused_entries_and_missing_lists_are_named(bibliography):
 def test_a_tiny_negative_number_is_printed_as_zero_not_minus_zero():
     numbers = {"fig.d": -0.00003, "fig.d_ci_low": -0.0059, "fig.d_ci_high": 0.0080}
     assert markers.expand_values("{{ value: fig.d | .4f }}", numbers, "p") == "0.0000"
-    assert markers.expand_values("{{ value: fig.d | ci .4f }}", numbers, "p") == "0.0000 (95% CI -0.0059–0.0080)"
+    assert markers.expand_values("{{ value: fig.d | ci .4f }}", numbers, "p") == "0.0000 (95% CI \u22120.0059–0.0080)"
+
+
+def test_negative_numbers_are_set_with_the_minus_sign_in_values_intervals_and_exponents():
+    numbers = {"fig.d": -0.004, "fig.d_ci_low": -0.012, "fig.d_ci_high": 0.0051, "fig.lr": 1e-05, "fig.k": -3,
+               "fig.s": -0.25, "fig.s_ci_low": -0.35, "fig.s_ci_high": -0.15}
+    text = markers.expand_values("{{ value: fig.d | ci .3f }}; {{ value: fig.lr }}; {{ value: fig.k }}; "
+                                 "{{ value: fig.s | ci .2f }}; {{ value: fig.d | .1%}}", numbers, "p")
+    assert text == "\u22120.004 (95% CI \u22120.012–0.005); 1e\u221205; \u22123; \u22120.25 ± 0.10; \u22120.4%"
+    assert "-" not in text
+    ref, _ = markers.living_number(markers.parse("{{ value: fig.d@state | .3f }}", "p")[0], numbers, "p")
+    assert markers.state_texts(ref, {"fig.d@depth=1": -0.5, "fig.d@depth=2": 0.5}, "p") == \
+        {"depth=1": "\u22120.500", "depth=2": "0.500"}  # the texts reactive.js shows, set alike

@@ -1,5 +1,6 @@
 """The built site: exports, manifest, and the pages in a real browser (Playwright + Debian Chromium)."""
 
+import base64
 import csv
 import io
 import json
@@ -156,6 +157,63 @@ def test_phone_width_has_no_horizontal_scroll_and_shows_every_equation(browser, 
                                  ".map(s => s.getBoundingClientRect().right)")
     assert max(chart_widths) <= 390
     page.close()
+
+
+# Boxes that scroll sideways on a phone: display equations and Material's table wrappers.
+SCROLLING = ".md-typeset .dl-math, .md-typeset .md-typeset__scrollwrap"
+# The largest difference of a colour channel between two PNG images of the same size (base64), in 0–255.
+LARGEST_DIFFERENCE = """async images => {
+  const pixels = await Promise.all(images.map(async png => {
+    const image = new Image();
+    image.src = 'data:image/png;base64,' + png;
+    await image.decode();
+    const canvas = new OffscreenCanvas(image.width, image.height), context = canvas.getContext('2d');
+    context.drawImage(image, 0, 0);
+    return context.getImageData(0, 0, image.width, image.height).data;
+  }));
+  return pixels[0].reduce((largest, value, index) => Math.max(largest, Math.abs(value - pixels[1][index])), 0);
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_box_that_scrolls_sideways_shades_the_edge_where_more_of_it_lies(browser, site_url, scheme):
+    """At phone width a wide equation or table is cut at the column's edge; a shade there says it scrolls. Each
+    edge of a box is compared with the same edge drawn without the shades: a box that fits looks as it would."""
+    context = browser.new_context(viewport={"width": 390, "height": 800}, color_scheme=scheme)
+    page = context.new_page()
+
+    def edges(box, unshaded: bool) -> list[str]:
+        """The box's left and right edges (10 px wide) as PNG images in base64, drawn with or without the shades."""
+        page.evaluate("off => document.documentElement.classList.toggle('dl-test-unshaded', off)", unshaded)
+        page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        rect = box.bounding_box()
+        return [base64.b64encode(page.screenshot(clip={"x": x, "y": rect["y"], "width": 10, "height": rect["height"]}))
+                .decode() for x in (rect["x"], rect["x"] + rect["width"] - 10)]
+
+    def shaded_edges(box) -> list[bool]:
+        """Whether the left and right edges are visibly darker or lighter than without the shades (a gradient's
+        colour may round one level away from the page's: not a shade)."""
+        box.scroll_into_view_if_needed()
+        return [page.evaluate(LARGEST_DIFFERENCE, [a, b]) > 8 for a, b in zip(edges(box, False), edges(box, True))]
+
+    for path, kind in (("consequences/", "dl-math"), ("instructors/", "md-typeset__scrollwrap")):
+        page.goto(site_url + path)
+        page.add_style_tag(content=".dl-test-unshaded :is(.dl-math, .md-typeset__scrollwrap) "
+                                   "{ background: none !important; }")
+        boxes = page.locator(SCROLLING)
+        seen = boxes.evaluate_all("(boxes, kind) => boxes.map(e => e.classList.contains(kind) && e.checkVisibility() "
+                                  "&& (e.scrollWidth > e.clientWidth ? 'wide' : 'fits'))", kind)
+        assert "wide" in seen, f"{path}: some {kind} is wider than a phone's column"
+        wide = boxes.nth(seen.index("wide"))
+        assert shaded_edges(wide) == [False, True], f"{path} ({scheme}): at the start, a shade on the right only"
+        wide.evaluate("e => { e.scrollLeft = (e.scrollWidth - e.clientWidth) / 2; }")
+        assert shaded_edges(wide) == [True, True], f"{path} ({scheme}): midway, a shade on each side"
+        wide.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
+        assert shaded_edges(wide) == [True, False], f"{path} ({scheme}): at the end, a shade on the left only"
+        if "fits" in seen:
+            assert shaded_edges(boxes.nth(seen.index("fits"))) == [False, False], f"{path}: a box that fits is unshaded"
+    context.close()
 
 
 @pytest.mark.browser

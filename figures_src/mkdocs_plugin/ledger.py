@@ -7,7 +7,7 @@ entry, and writes the Claims page's list and `claims.json`.
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from mkdocs.utils import get_relative_url
 
@@ -127,7 +127,7 @@ class Ledger:
                     f'<a href="{link}#{e.anchor}">in the text</a> · '
                     f'<a href="{figure_url(e.span.figure, page)}">the figure</a><br>'
                     f'<span class="dl-ledger-check">{"holds" if e.verdict.holds else "FAILS"}: '
-                    f'{html.escape(e.verdict.check)}</span></li>')
+                    f'{check_html(e.verdict.check, self.value_names(e))}</span></li>')
             out.append("</ol>")
         return "\n".join(out)
 
@@ -140,9 +140,37 @@ class Ledger:
             return isinstance(check, COMPARING)
         return comparing(declared[entry.span.claim].check)
 
+    def value_names(self, entry: Entry) -> set[str]:
+        """The living numbers a claim's check names (every text field of a check is one)."""
+        def names(check: claims.Check) -> set[str]:
+            if isinstance(check, claims.All):
+                return set().union(*(names(part) for part in check.checks))
+            values = (getattr(check, field.name) for field in fields(check))
+            return {value for value in values if isinstance(value, str)}
+        declared = {c.id: c for c in self.figures[entry.span.figure].claims}
+        return names(declared[entry.span.claim].check)
+
     def as_json(self, homes: dict) -> dict:
         entries = [e.as_json(homes) for e in self.entries]
         return {"claims": entries, "total": len(entries), "hold": sum(e["holds"] for e in entries)}
+
+
+# A minus sign in a check's words: a hyphen before a digit, not inside a word or a number ("0.9–-0.1", "[-2, 1]",
+# an exponent's "e-05", never "l-2").
+HYPHEN_MINUS = re.compile(r"(?:(?<![\w.])|(?<=\de))-(?=\.?\d)")
+
+
+def check_html(check: str, names: set[str]) -> str:
+    """A check in words as HTML: the living numbers it names as code (`mean_min_cosine_l100` is an identifier,
+    not a word), its negative numbers with the minus sign, as the numbers of the prose have it."""
+    def words(text: str) -> str:
+        return html.escape(HYPHEN_MINUS.sub(markers.MINUS, text))
+    if not names:
+        return words(check)
+    longest_first = sorted(names, key=len, reverse=True)
+    named = re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, longest_first)) + r")(?![\w-])")
+    return "".join(f"<code>{html.escape(piece)}</code>" if index % 2 else words(piece)
+                   for index, piece in enumerate(named.split(check)))
 
 
 # A formula inside a Markdown sentence, with its delimiters: `$...$` or `\(...\)` (arithmatex reads both).
