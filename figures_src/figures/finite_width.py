@@ -4,7 +4,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import (annotation, at_slider_layer, drawn, end_labels, layer_slider, shown_layer,
+from figures_src.charts import (annotation, at_slider_layer, drawn, layer_slider, shown_layer,
                                 width_encodings)
 from figures_src.claims import Above, All, Below, Claim, Differs, Indistinguishable
 from figures_src.figure import Figure, Result, table
@@ -120,8 +120,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                                         alt.Tooltip("value:Q", title="median ÷ theory", format=".3f"),
                                         alt.Tooltip("value_ci_low:Q", title="95% interval from", format=".3f"),
                                         alt.Tooltip("value_ci_high:Q", title="95% interval to", format=".3f")]),
-        end_labels(medians, ratio_x, ratio_y, "width", "'n = ' + datum.width", width_color),
-        annotation("every width on one curve:", (ratio_x, 0.0012), (ratio_y, 0.3)),
+        # No label per width: the widths coincide, which is the point, and labels could only float beside them.
+        annotation(f"every width, n = {widths[0]} … {widths[-1]}, on one curve:", (ratio_x, 0.0012), (ratio_y, 0.3)),
         annotation("the median falls as l/n grows", (ratio_x, 0.0012), (ratio_y, 0.22)),
     ).properties(height=theme.HEIGHT - 80, width=theme.STATIC_WIDTH - 90,
                  title=alt.Title("Median network ÷ infinite width", subtitle="one curve in depth/width; bands: 95% intervals"))
