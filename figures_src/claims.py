@@ -22,7 +22,7 @@ A check over a value that is not a finite number fails (it never passes vacuousl
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Mapping
 
 # Here rather than with the page markers that quote living numbers: figures import this module, so the
@@ -66,6 +66,10 @@ class Check:
     def evaluate(self, numbers: Numbers, figure: str) -> tuple[bool, str]:
         """(holds, the check in words with its numbers); raises ClaimError if it cannot be evaluated."""
         raise NotImplementedError
+
+    def names(self) -> set[str]:
+        """The living numbers the check reads: each of its text fields names one."""
+        return {value for value in (getattr(self, f.name) for f in fields(self)) if isinstance(value, str)}
 
 
 def bound(numbers: Numbers, figure: str, name: str | float, side: str, use_interval: bool) -> tuple[float, str]:
@@ -157,6 +161,9 @@ class All(Check):
 
     def __init__(self, *checks: Check):
         object.__setattr__(self, "checks", checks)
+
+    def names(self) -> set[str]:
+        return set().union(*(check.names() for check in self.checks))
 
     def evaluate(self, numbers, figure):
         results = [check.evaluate(numbers, figure) for check in self.checks]

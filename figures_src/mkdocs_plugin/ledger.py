@@ -7,7 +7,7 @@ entry, and writes the Claims page's list and `claims.json`.
 
 import html
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from mkdocs.utils import get_relative_url
 
@@ -141,14 +141,8 @@ class Ledger:
         return comparing(declared[entry.span.claim].check)
 
     def value_names(self, entry: Entry) -> set[str]:
-        """The living numbers a claim's check names (every text field of a check is one)."""
-        def names(check: claims.Check) -> set[str]:
-            if isinstance(check, claims.All):
-                return set().union(*(names(part) for part in check.checks))
-            values = (getattr(check, field.name) for field in fields(check))
-            return {value for value in values if isinstance(value, str)}
         declared = {c.id: c for c in self.figures[entry.span.figure].claims}
-        return names(declared[entry.span.claim].check)
+        return declared[entry.span.claim].check.names()
 
     def as_json(self, homes: dict) -> dict:
         entries = [e.as_json(homes) for e in self.entries]
