@@ -386,6 +386,9 @@ LIGHTHOUSE_PAGES = {"home": "", "observation": "observation/", "reasons": "reaso
                     "consequences": "consequences/", "solutions": "solutions/", "overview": "overview/",
                     "summary": "summary/", "notebook": "notebooks/observation/"}
 LIGHTHOUSE_TARGETS = {"mobile": 90, "desktop": 98}  # performance score; the other categories: 100
+# Runs per page, reported by their median: one simulated-throttling run of the same page varies by several points
+# (86 to 92 for a notebook page on this project), and Lighthouse's own guidance on variability is the median run.
+LIGHTHOUSE_RUNS = 3
 CLS_TARGET = 0.02
 LIGHTHOUSE_TITLE = "## Lighthouse"
 
@@ -421,16 +424,25 @@ def lighthouse_run(cli: Path, url: str, form: str, output: Path) -> dict:
                      "lcp": audits["largest-contentful-paint"]["numericValue"]}
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The middle run, ranked by performance score and then by total blocking time (less ranks higher), reported
+    whole so that its metrics belong together."""
+    ranked = sorted(runs, key=lambda r: (r["performance"], -r["tbt"]))
+    return ranked[len(ranked) // 2]
+
+
 def lighthouse_section(site: Path) -> str:
     cli = lighthouse_cli()
     rows = []
     with serve_site(site, GzipHandler) as base, tempfile.TemporaryDirectory() as tmp:
         for form in LIGHTHOUSE_TARGETS:
             for kind, path in LIGHTHOUSE_PAGES.items():
-                progress(f"Lighthouse {form}: /{path}")
-                rows.append((form, kind, path, lighthouse_run(cli, base + path, form, Path(tmp) / "report.json")))
+                progress(f"Lighthouse {form}: /{path} ({LIGHTHOUSE_RUNS} runs)")
+                runs = [lighthouse_run(cli, base + path, form, Path(tmp) / "report.json") for _ in range(LIGHTHOUSE_RUNS)]
+                rows.append((form, kind, path, median_run(runs)))
     lines = [LIGHTHOUSE_TITLE, "",
-             f"Lighthouse {LIGHTHOUSE_VERSION} (simulated throttling) with {find_chromium()}, site served locally "
+             f"Lighthouse {LIGHTHOUSE_VERSION} (simulated throttling) with {find_chromium()}, the median of "
+             f"{LIGHTHOUSE_RUNS} runs per page by performance score, site served locally "
              f"under its own path, gzipped as GitHub Pages sends it. Targets: performance ≥ {LIGHTHOUSE_TARGETS['mobile']} on mobile and "
              f"≥ {LIGHTHOUSE_TARGETS['desktop']} on desktop, layout shift (CLS) < {CLS_TARGET}, accessibility, "
              "best practices and SEO 100.", "",

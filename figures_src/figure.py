@@ -47,9 +47,9 @@ class Figure:
     # Checks of the sentences that interpret this figure (figures_src.claims.Claim), each made on a page
     # with {{ claim: <id>.<claim-id> }} … {{ end: claim }}.
     claims: tuple = ()
-    # For a chart of side-by-side views: its layout in a narrow column (a phone), views one above another.
-    # Without it the views are stacked as they are (pipeline.stacked_spec); with it a figure can, say,
-    # label the rows of every view once they no longer share a row.
+    # Its layout in a narrow column (a phone): side-by-side views one above another, or a facet with fewer
+    # columns. Without it side-by-side views are stacked as they are (pipeline.stacked_spec); with it a figure
+    # can, say, label the rows of every view once they no longer share a row.
     stacked_chart: Callable[[list[Row], dict[str, Any]], alt.TopLevelMixin] | None = None
 
 

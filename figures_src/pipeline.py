@@ -289,12 +289,13 @@ def static_spec(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def stacked_spec(c: Computed, spec: dict[str, Any], description: str) -> dict[str, Any] | None:
-    """A chart of side-by-side views in a narrow column: the figure's own stacked layout, else its views one
-    above another as they are; None for any other chart (it fits a column by its views' widths alone)."""
-    if "hconcat" not in spec:
-        return None
+    """A chart in a narrow column: the figure's own stacked layout if it has one (side-by-side views, or a
+    facet with fewer columns), else its side-by-side views one above another as they are; None for any other
+    chart (it fits a column by its views' widths alone)."""
     if c.figure.stacked_chart is not None:
         return vega_lite_spec(c, description, c.figure.stacked_chart)
+    if "hconcat" not in spec:
+        return None
     stacked = {key: value for key, value in spec.items() if key != "hconcat"}
     return stacked | {"vconcat": spec["hconcat"]}
 

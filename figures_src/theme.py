@@ -42,7 +42,7 @@ ARCHITECTURE_DASHES = {
     "batch norm": [7, 3],
     "residual": [3, 2],
     "residual + batch norm": [7, 2, 2, 2],
-    "LSUV": [1, 2],
+    "LSUV": [2, 2],  # dots of 2 px: 1-px dots made a pale legend swatch
     "MetaInit": [10, 3],
 }
 ARCHITECTURE_SHAPES = {

@@ -37,3 +37,11 @@ def test_a_chart_script_missing_from_the_site_is_named(scratch_site):
     (scratch_site / "figures" / "reactive.js").unlink()
     with pytest.raises(bench.BenchError, match=r"cannot read figures/reactive\.js, a chart script the pages load"):
         bench.read_page(scratch_site, scratch_site / "charts" / "index.html")
+
+
+def test_lighthouse_reports_the_run_with_the_median_score_whole():
+    runs = [{"performance": 92, "tbt": 120, "lcp": 1500}, {"performance": 86, "tbt": 443, "lcp": 1700},
+            {"performance": 89, "tbt": 395, "lcp": 1650}]
+    assert bench.median_run(runs) == runs[2]  # its own TBT and LCP, not medians taken metric by metric
+    tied = [{"performance": 90, "tbt": 300}, {"performance": 90, "tbt": 100}, {"performance": 95, "tbt": 50}]
+    assert bench.median_run(tied) == tied[1]  # ranked 90 (300 ms) < 90 (100 ms) < 95

@@ -170,14 +170,20 @@ def drawn_size(page, figure):
                                  "s => [s.getBoundingClientRect().width, s.getBoundingClientRect().height]")
 
 
+def opened_at(browser, url, figure, width):
+    """The page at a column width, its requests, and the figure's static SVG checked: the stacked one in a
+    phone's column, the wide one otherwise."""
+    page, requests = open_page(browser, url, width=width)
+    assert static_shown(page, figure) == [f"{figure}.stacked.svg" if width < 600 else f"{figure}.svg"]
+    return page, requests
+
+
 def test_views_side_by_side_stack_in_a_narrow_column_and_only_the_image_shown_loads(browser, site_url):
-    wide, _ = open_page(browser, site_url + "solutions/", width=1280)
-    assert static_shown(wide, SIDE_BY_SIDE) == [f"{SIDE_BY_SIDE}.svg"]
+    wide, _ = opened_at(browser, site_url + "solutions/", SIDE_BY_SIDE, 1280)
     width, height = drawn_size(wide, SIDE_BY_SIDE)
     assert width > 2 * height
     wide.close()
-    narrow, requests = open_page(browser, site_url + "solutions/", width=390)
-    assert static_shown(narrow, SIDE_BY_SIDE) == [f"{SIDE_BY_SIDE}.stacked.svg"]
+    narrow, requests = opened_at(browser, site_url + "solutions/", SIDE_BY_SIDE, 390)
     narrow.locator(f"#fig-{SIDE_BY_SIDE}").scroll_into_view_if_needed()
     narrow.wait_for_load_state("networkidle")
     assert not any(u.endswith(f"/{SIDE_BY_SIDE}.svg") for u in requests)  # the hidden wide image is not fetched
@@ -186,4 +192,21 @@ def test_views_side_by_side_stack_in_a_narrow_column_and_only_the_image_shown_lo
     narrow.set_viewport_size({"width": 1280, "height": 900})  # turned to landscape on a tablet: side by side again
     narrow.wait_for_function(f"""(() => {{ const s = document.querySelector('#fig-{SIDE_BY_SIDE} .dl-chart-view svg');
         return s && s.getBoundingClientRect().width > 2 * s.getBoundingClientRect().height; }})()""", timeout=30_000)
+    narrow.close()
+
+
+def test_a_facet_with_a_narrow_layout_transposes_in_a_phone_column(browser, site_url):
+    """residual-function: architectures in rows and three depths across on a wide page; on a phone the depths
+    go down and two panels share a row, each wide enough to read its curves."""
+    figure = "residual-function"
+    wide, _ = opened_at(browser, site_url + "solutions/", figure, 1280)
+    width, height = drawn_size(wide, figure)
+    assert width > 1.5 * height
+    wide.close()
+    narrow, _ = opened_at(browser, site_url + "solutions/", figure, 390)
+    width, height = drawn_size(narrow, figure)
+    assert height > 1.1 * width
+    lines = narrow.eval_on_selector_all(f"#fig-{figure} .dl-chart-view svg g.mark-line.role-mark",
+                                        "ls => ls.map(l => l.getBoundingClientRect().width)")
+    assert len(lines) == 6 * 3 and min(lines) > 110, lines  # six panels of three readouts, each across its panel
     narrow.close()

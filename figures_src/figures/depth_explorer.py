@@ -215,6 +215,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
 
     train_x = alt.X("step:Q", title="gradient-descent step", scale=alt.Scale(domain=[0, p["steps"]], nice=False))
     loss_scale = alt.Scale(type="log", domain=[1e-4, 2], clamp=True)
+    train_height = height + 50  # four and a half decades of loss: at the others' height they pressed together
     trained = view("train").transform_filter("isValid(datum.loss)")
     training = alt.layer(
         trained.mark_area(opacity=0.2).encode(x=train_x, y=alt.Y("loss_low:Q", scale=loss_scale), y2="loss_high:Q",
@@ -226,10 +227,10 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         alt.Chart(alt.InlineData(values=[{"loss": 0.5}, {"loss": p["threshold"]}])).mark_rule(
             color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH).encode(y=alt.Y("loss:Q", scale=loss_scale)),
         view("untrained").mark_text(fontSize=13, align="left").encode(
-            x=alt.value(12), y=alt.value(height / 2),
+            x=alt.value(12), y=alt.value(train_height / 2),
             text=alt.value(["no training runs at this depth",  # two lines: one is wider than a phone's column
                             f"(trained: {', '.join(map(str, p['trained_depths']))})"])),
-    ).properties(height=height, title="(e) Training at its best learning rate")
+    ).properties(height=train_height, title="(e) Training at its best learning rate")
 
     return alt.vconcat(circle, collapse, share, step, training, spacing=22).add_params(
         depth, architecture).resolve_scale(color="independent", strokeDash="independent")

@@ -76,7 +76,7 @@ FIGURE = Figure(
     caption=(
         "The infinite-width recursions for a weight variance $\\sigma_w^2$/fan-in and a bias variance $\\sigma_b^2$, from two "
         "orthogonal inputs. Top: $q_l$ is constant only at $\\sigma_w^2 = 2$; at $\\sigma_w^2 = 1.6$ it has shrunk to "
-        "{{ value: init-gain.q_l100_w16 | .1e }} by layer {{ value: init-gain.depth }}, at 2.4 grown to "
+        "{{ value: init-gain.q_l100_w16 | .1e }} by layer {{ value: init-gain.depth }}, at $\\sigma_w^2 = 2.4$ grown to "
         "{{ value: init-gain.q_l100_w24 | .1e }}. Bottom: without bias the correlation does not depend on $\\sigma_w^2$ at all; "
         "a bias pushes it up at every layer. With $\\sigma_w^2 = 2$, the correlation first exceeds 0.99 at layer "
         "{{ value: init-gain.first_above_99pct_b00 }} without bias, at layer {{ value: init-gain.first_above_99pct_b10 }} "

@@ -1,6 +1,8 @@
 """What plain and residual networks compute on inputs around a circle, side by side at the same depths: the plain
 network's outputs flatten into one shape scaled by the input, the residual network's keep their bumps."""
 
+import functools
+
 import altair as alt
 import torch
 
@@ -59,7 +61,9 @@ def compute(p: dict) -> Result:
     return Result(rows, values)
 
 
-def chart(rows: list, p: dict) -> alt.FacetChart:
+def chart(rows: list, p: dict, stacked: bool = False) -> alt.FacetChart:
+    """Architectures in rows and depths in columns; `stacked` (a phone's column) transposes them, so that two
+    panels share a row instead of three."""
     colors = alt.Scale(domain=list(ARCHITECTURES), range=[theme.ARCHITECTURE_COLORS["plain"],
                                                             theme.ARCHITECTURE_COLORS["residual"]])
     outputs_dash = alt.Scale(domain=[f"output {j + 1}" for j in range(p["outputs"])], range=[[1, 0], [6, 3], [2, 2]])
@@ -71,14 +75,14 @@ def chart(rows: list, p: dict) -> alt.FacetChart:
         detail="output:N",
         tooltip=[alt.Tooltip("architecture:N"), alt.Tooltip("depth:Q"), alt.Tooltip("output:N"),
                  alt.Tooltip("value:Q", format=".2f")],
-    ).properties(width=theme.STATIC_WIDTH // 3 - 45, height=150)
-    return lines.facet(
-        row=alt.Row("architecture:N", title=None, sort=list(ARCHITECTURES),
-                    header=alt.Header(labelFontSize=13)),  # beside its row: a label above would set a minimum width
-        column=alt.Column("depth:O", title=None, header=alt.Header(labelExpr="'depth ' + datum.value",
-                                                                    labelFontSize=13)),
-        spacing={"row": 14, "column": 12},
-    )
+    ).properties(width=theme.STATIC_WIDTH // 3 - 45, height=120 if stacked else 150)
+    # Headers beside a row: a label above would set a minimum width.
+    architecture = dict(shorthand="architecture:N", title=None, sort=list(ARCHITECTURES),
+                        header=alt.Header(labelFontSize=13))
+    depth = dict(shorthand="depth:O", title=None, header=alt.Header(labelExpr="'depth ' + datum.value",
+                                                                    labelFontSize=13))
+    across, down = (architecture, depth) if stacked else (depth, architecture)
+    return lines.facet(row=alt.Row(**down), column=alt.Column(**across), spacing={"row": 14, "column": 12})
 
 
 FIGURE = Figure(
@@ -96,6 +100,7 @@ FIGURE = Figure(
         "for the residual one."
     ),
     params=PARAMS,
+    stacked_chart=functools.partial(chart, stacked=True),
     claims=(
         Claim("plain-flattens", All(Differs("varying_plain_l1_minus_l100"),
                                     Above("varying_plain_l1_minus_l100", 0))),

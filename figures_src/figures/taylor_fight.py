@@ -7,7 +7,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import depth_menu, haloed, line_legend
+from figures_src.charts import depth_menu, line_legend
 from figures_src.claims import Above, All, Below, Claim, Differs, Equals, Indistinguishable
 from figures_src.figure import Figure, Result, table
 from figures_src.gradient_step import step_lines, step_terms
@@ -118,13 +118,13 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                  alt.Tooltip("change:Q", title="best decrease ½‖g‖⁴/gᵀHg, ÷ L", format=".4f"),
                  alt.Tooltip("measured:Q", title="measured ΔL/L at η*", format=".4f"),
                  alt.Tooltip("loss:Q", title="loss L", format=".3f")])
-    # The model's best decrease in the top-left corner, where no curve goes at any depth (they start at 0
-    # and the second-order term rises only for large steps).
-    value = haloed(optimum.transform_calculate(note="'◆ model at η*: ' + format(datum.change, '.3f')"),
-                   {"x": alt.value(6), "y": alt.value(4), "text": "note:N"}, align="left", baseline="top",
-                   fontSize=12, color=theme.ANNOTATION_COLOR)
+    # The model's best decrease between the title and the plot: inside it, a curve crosses any fixed corner at
+    # some depth (the second-order parabola leaves through the top-left at depths 2 and 8).
+    value = optimum.transform_calculate(note="'◆ model at η*: ' + format(datum.change, '.3f')").mark_text(
+        align="left", baseline="bottom", fontSize=12, color=theme.ANNOTATION_COLOR).encode(
+        x=alt.value(0), y=alt.value(-4), text="note:N")
     top = alt.layer(curves, rule, point, value).add_params(depth).properties(
-        height=theme.HEIGHT - 40, title=alt.Title(alt.expr("'One step along −g, depth L = ' + depth")))
+        height=theme.HEIGHT - 40, title=alt.Title(alt.expr("'One step along −g, depth L = ' + depth"), offset=20))
 
     whats = ["quadratic model: ½‖g‖⁴/(gᵀHg·L)", "measured ΔL/L at η*", "measured, input-dependent part"]
     means = data.transform_filter(

@@ -16,7 +16,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import line_legend
+from figures_src.charts import haloed, line_legend
 from figures_src.claims import Above, All, Below, Claim, Differs, Equals
 from figures_src.curvature import HessianOperator, lanczos
 from figures_src.figure import Figure, Result, table
@@ -214,12 +214,13 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                      alt.Tooltip("loss_q75:Q", format=".4g", title="75th percentile")]))
     threshold = alt.Chart(alt.InlineData(values=[{"loss": p["threshold"]}])).mark_rule(
         color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH).encode(y="loss:Q")
-    constant = alt.Chart(alt.InlineData(values=[{"loss": 0.5, "label": "predicting the mean"}])).mark_text(
-        align="right", baseline="bottom", x="width", dx=-4, dy=-3, fontSize=11, color=theme.THEORY_COLOR).encode(
-        y="loss:Q", text="label:N")
+    # Haloed and drawn last: at the shared rate the deepest network's band covers the line it names.
+    constant = haloed(alt.Chart(alt.InlineData(values=[{"loss": 0.5, "label": "predicting the mean"}])),
+                      {"y": "loss:Q", "text": "label:N"}, align="right", baseline="bottom", x="width", dx=-4, dy=-3,
+                      fontSize=11, color=theme.THEORY_COLOR)
     constant_rule = alt.Chart(alt.InlineData(values=[{"loss": 0.5}])).mark_rule(
         color=theme.THEORY_COLOR, strokeDash=[1, 3]).encode(y="loss:Q")
-    top = alt.layer(constant_rule, constant, threshold, curves).add_params(setting).properties(
+    top = alt.layer(constant_rule, threshold, curves, constant).add_params(setting).properties(
         height=theme.HEIGHT - 60,
         title=alt.Title(alt.expr(f"['Loss of the median run,', "  # two lines: the longer setting fits a phone
                                  f"(setting == 'tuned' ? {json.dumps(LABELS[TUNED])} : {json.dumps(LABELS[FIXED])})]"),
