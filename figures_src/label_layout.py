@@ -1,10 +1,11 @@
 """Where each direct label of a chart goes, so that no line, point, rule, note or other label crosses it.
 
 `charts.end_labels` writes each label right-aligned at the end of its line, moved by `label_offset`, a
-[dx, dy] in pixels looked up by the label's text. `place` draws the chart's scene graph at its default state
-(Vega, through vl-convert: the same drawing as the static SVG), measures everything the labels could collide
-with, and chooses for every label the nearest offset where nothing is crossed; bands (confidence intervals)
-cost a little, hard marks (lines, rules, points, text, the plot's edges) a lot.
+[dx, dy] in pixels looked up by the label's text. `place` draws the chart's scene graph in each of its
+control states (Vega, through vl-convert: the same drawing as the static SVG), measures everything the labels
+could collide with, and chooses for every label the nearest offset where nothing is crossed in any state;
+bands (confidence intervals) and faint guide rules (translucent, such as one marking a control's value: the
+label's halo breaks them) cost a little, hard marks (lines, rules, points, text, the plot's edges) a lot.
 
 A label is placed for the narrowest plot the site ever draws the spec in (`min_column`): its box is
 right-aligned at a fixed fraction of the plot's width and is at most as wide, in that fraction, as in the
@@ -36,6 +37,7 @@ MAX_PERMUTED = 5  # labels in one plot up to which every order of placing them i
 HARD = 1000.0  # the cost of crossing one line segment, point, rule or text, or leaving the plot
 AMBIGUOUS = 200.0  # the cost of sitting nearer another line than the label's own
 BAND = 40.0    # the cost of covering a band (an area mark) entirely
+GUIDE = 60.0   # the cost of crossing a faint guide rule (drawn translucent): the label's halo breaks it, legibly
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ class View:
     strokes: list[str | None]  # the colour of each segment's line; None for rules
     bands: list[tuple[float, float, float, float, float, float]]  # x_a, top_a, bottom_a, x_b, top_b, bottom_b
     boxes: list[Box]
+    guides: list[tuple[float, float, float, float]]  # faint rules, such as one marking a control's value
     texts: list[dict]  # other text items (notes, hand-placed labels), sized per stretch
     labels: dict[str, list[dict]]
 
@@ -142,8 +145,12 @@ def collect(marks: list[dict], view: View, ox: float, oy: float) -> None:
         elif kind == "rule":
             for i in filter(visible, items):
                 x, y = ox + i.get("x", 0), oy + i.get("y", 0)
-                view.segments.append((x, y, ox + i.get("x2", i.get("x", 0)), oy + i.get("y2", i.get("y", 0))))
-                view.strokes.append(None)
+                segment = (x, y, ox + i.get("x2", i.get("x", 0)), oy + i.get("y2", i.get("y", 0)))
+                if min(i.get("opacity", 1), i.get("strokeOpacity", 1)) < 1:
+                    view.guides.append(segment)
+                else:
+                    view.segments.append(segment)
+                    view.strokes.append(None)
         elif kind == "symbol":
             for i in filter(visible, items):
                 r = math.sqrt(i.get("size", 64)) / 2 + i.get("strokeWidth", 1) / 2
@@ -165,7 +172,7 @@ def views(scene: dict) -> Iterator[View]:
             x, y = ox + item.get("x", 0), oy + item.get("y", 0)
             children = item.get("items", [])
             if any(str(m.get("name", "")).startswith("end_label_") for m in children):
-                view = View(item.get("width", 0), item.get("height", 0), [], [], [], [], [], {})
+                view = View(item.get("width", 0), item.get("height", 0), [], [], [], [], [], [], {})
                 collect(children, view, 0, 0)
                 yield view
             for child in children:
@@ -218,15 +225,16 @@ def band_cover(box: Box, band: tuple[float, ...]) -> float:
 
 def cost(box: Box, view: View, placed: list[Box], stretch: float, colour: str | None = None) -> float:
     """Hard marks crossed (each HARD), sitting nearer another line than the label's own (`colour`,
-    AMBIGUOUS), and the bands covered (BAND for one band's whole width); `stretch` widens the notes as
-    label_box widens the label."""
+    AMBIGUOUS), the bands covered (BAND for one band's whole width) and faint guides crossed (GUIDE each);
+    `stretch` widens the notes as label_box widens the label."""
     hard = sum(box.crosses(*s) for s in view.segments)
     hard += sum(box.overlaps(b) for b in view.boxes + placed)
     hard += sum(box.overlaps(text_box(item, stretch)) for item in view.texts)
     hard += 3 * (box.x0 < 0 or box.y0 < 0 or box.y1 > view.height)
     if hard:
         return HARD * hard
-    return AMBIGUOUS * ambiguous(box, colour, view) + BAND * sum(band_cover(box, band) for band in view.bands)
+    return (AMBIGUOUS * ambiguous(box, colour, view) + BAND * sum(band_cover(box, band) for band in view.bands)
+            + GUIDE * sum(box.crosses(*guide) for guide in view.guides))
 
 
 @dataclass(frozen=True)
@@ -247,18 +255,26 @@ def label_box(item: dict, offset: tuple[float, float], stretch: Stretch) -> Box:
                y + size / 2 + 1)
 
 
-def greedy(order: tuple, view: View, stretch: Stretch) -> tuple[float, list]:
-    """Each label of `order` at its cheapest offset given those before it: the total cost, and (offset,
-    cost) per label in the order of `sorted(order)`."""
-    placed: list[Box] = []
+Label = tuple[str, str]  # (label mark name, text): one label, in every control state that draws it
+
+
+def greedy(order: list[Label], drawn: list[dict[Label, tuple[View, dict]]], stretch: Stretch) -> tuple[float, dict]:
+    """Each label of `order` at its cheapest offset given those before it, its cost summed over the control
+    states (`drawn`: per state, each label's view and text item there): the total cost, and per label its
+    offset and its cost in the state where it is worst (a crossing in one state is not diluted by the others)."""
+    placed: list[list[Box]] = [[] for _ in drawn]
     chosen = {}
-    for name, item in order:
-        score, offset = min(((cost(label_box(item, o, stretch), view, placed, stretch.narrow, item.get("fill")), o)
-                             for o in CANDIDATES), key=lambda s: s[0])  # the first (nearest) of equal costs
-        placed.append(label_box(item, offset, stretch))
-        chosen[id(item)] = (offset, score)
-    by_label = sorted(order, key=lambda label: (label[0], label[1]["y"], str(label[1].get("text"))))
-    return sum(score for _, score in chosen.values()), [chosen[id(item)] for _, item in by_label]
+    for label in order:
+        def costs(offset: tuple[float, float]) -> list[float]:
+            return [cost(label_box(item, offset, stretch), view, boxes, stretch.narrow, item.get("fill"))
+                    for state, boxes in zip(drawn, placed) if label in state for view, item in [state[label]]]
+        scored = [(costs(o), o) for o in CANDIDATES]
+        per_state, offset = min(scored, key=lambda s: sum(s[0]))  # the nearest of equal costs
+        for state, boxes in zip(drawn, placed):
+            if label in state:
+                boxes.append(label_box(state[label][1], offset, stretch))
+        chosen[label] = (offset, sum(per_state), max(per_state))
+    return sum(total for _, total, _ in chosen.values()), {label: (o, worst) for label, (o, _, worst) in chosen.items()}
 
 
 @dataclass(frozen=True)
@@ -267,26 +283,30 @@ class Placement:
     crossings: dict[str, list[str]]  # label mark name -> texts that could not be placed free of hard marks
 
 
-def layout(scene: dict, min_column: float, per_row: int) -> Placement:
-    """Offsets for every direct label of a scene graph drawn `scene["width"]` wide, valid in any column
-    from `min_column` to `MAX_COLUMN` px, the drawing widening or shrinking by the same width in each of
-    `per_row` plots."""
+def layout(scenes: list[dict], min_column: float, per_row: int) -> Placement:
+    """Offsets for every direct label of a chart drawn `scenes[0]["width"]` wide in each of its control states
+    (one scene graph per state, the default first), valid in every state and in any column from `min_column`
+    to `MAX_COLUMN` px, the drawing widening or shrinking by the same width in each of `per_row` plots."""
     offsets: dict[str, dict[str, tuple[int, int]]] = {}
     crossings: dict[str, list[str]] = {}
-    shrink = max(0.0, scene["width"] - min_column) / per_row
-    grow = max(0.0, MAX_COLUMN - scene["width"]) / per_row
-    for view in views(scene):
-        stretch = Stretch(view.width / max(view.width - shrink, 60.0), view.width / (view.width + grow))
-        labels = sorted(((name, item) for name, items in view.labels.items() for item in items),
-                        key=lambda label: (label[0], label[1]["y"], str(label[1].get("text"))))
-        # Greedy in every order (a view has a handful of labels), keeping the cheapest: a label placed
+    shrink = max(0.0, scenes[0]["width"] - min_column) / per_row
+    grow = max(0.0, MAX_COLUMN - scenes[0]["width"]) / per_row
+    for plots in zip(*(list(views(scene)) for scene in scenes)):  # one plot, in every state
+        width = plots[0].width
+        stretch = Stretch(width / max(width - shrink, 60.0), width / (width + grow))
+        drawn = [{(name, str(item.get("text"))): (view, item) for name, items in view.labels.items() for item in items}
+                 for view in plots]
+        default_y = {label: item["y"] for label, (_, item) in drawn[0].items()}
+        labels = sorted({label for state in drawn for label in state},
+                        key=lambda label: (label[0], default_y.get(label, math.inf), label[1]))
+        # Greedy in every order (a plot has a handful of labels), keeping the cheapest: a label placed
         # first can take the only free place of another.
         orders = itertools.permutations(labels) if len(labels) <= MAX_PERMUTED else [labels]
-        total, chosen = min((greedy(order, view, stretch) for order in orders), key=lambda result: result[0])
-        for (name, item), (offset, score) in zip(labels, chosen):
-            offsets.setdefault(name, {})[str(item.get("text"))] = offset
+        _, chosen = min((greedy(list(order), drawn, stretch) for order in orders), key=lambda result: result[0])
+        for (name, text), (offset, score) in sorted(chosen.items()):
+            offsets.setdefault(name, {})[text] = offset
             if score >= HARD:
-                crossings.setdefault(name, []).append(str(item.get("text")))
+                crossings.setdefault(name, []).append(text)
     return Placement(offsets, crossings)
 
 
@@ -355,11 +375,38 @@ def per_row(spec: dict) -> int:
     return int(spec.get("columns", 1)) if "concat" in spec or "facet" in spec else 1
 
 
+MAX_STATES = 64  # control states a chart's labels are placed in; beyond, a figure should say which matter
+
+
+def states(spec: dict) -> list[dict]:
+    """The spec in each of its control states, the default first: every combination of the options of its
+    menus and radio buttons and of each slider's default, minimum and maximum."""
+    controls = []
+    for param in spec.get("params", []):
+        bind, default = param.get("bind") or {}, param.get("value")
+        values = bind.get("options") or ([bind["min"], bind["max"]] if "min" in bind and "max" in bind else [])
+        if values:
+            controls.append((param["name"], [default] + [v for v in values if v != default]))
+    combinations = list(itertools.product(*(values for _, values in controls)))
+    if len(combinations) > MAX_STATES:
+        raise ValueError(f"{len(combinations)} control states (more than {MAX_STATES}) to place labels in")
+    drawn = []
+    for combination in combinations:
+        chosen = dict(zip((name for name, _ in controls), combination))
+        state = json.loads(json.dumps(spec))
+        for param in state.get("params", []):
+            if param["name"] in chosen:
+                param["value"] = chosen[param["name"]]
+        drawn.append(state)
+    return drawn
+
+
 def place(spec: dict, static: dict, min_column: float, vl_version: str) -> tuple[dict, Placement]:
-    """`spec` with its direct labels placed, from the scene graph of `static` (the same spec at a fixed
-    width, as the SVG draws it), for every column from `min_column` up. Names the label units."""
+    """`spec` with its direct labels placed, from the scene graphs of `static` (the same spec at a fixed
+    width, as the SVG draws it) in each of its control states, for every column from `min_column` up: a
+    label keeps its place when a control moves. Names the label units."""
     if not any(True for _ in label_units(spec)):
         return spec, Placement({}, {})
-    scene = vl_convert.vegalite_to_scenegraph(named(static), vl_version=vl_version)
-    placement = layout(json.loads(scene) if isinstance(scene, str) else scene, min_column, per_row(static))
+    scenes = [vl_convert.vegalite_to_scenegraph(state, vl_version=vl_version) for state in states(named(static))]
+    placement = layout([json.loads(s) if isinstance(s, str) else s for s in scenes], min_column, per_row(static))
     return with_offsets(named(spec), placement.offsets), placement

@@ -344,7 +344,10 @@ def export(c: Computed, numbers: dict[str, float], cache_dir: Path | None = None
 def placed_labels(figure_id: str, spec: dict[str, Any], min_column: float) -> dict[str, Any]:
     """The spec with its direct labels placed for every column from `min_column` px up; a FigureError
     names a label that crosses a line wherever it goes."""
-    placed, placement = label_layout.place(spec, static_spec(spec), min_column, vl_version())
+    try:
+        placed, placement = label_layout.place(spec, static_spec(spec), min_column, vl_version())
+    except ValueError as error:  # too many control states to place its labels in
+        raise FigureError(f"figure {figure_id!r}: {error}") from error
     for mark, texts in placement.crossings.items():
         raise FigureError(f"figure {figure_id!r}: no place for the direct label(s) {', '.join(map(repr, texts))} "
                           f"({mark}) in a {min_column:.0f}-px column that no line, point or note crosses")

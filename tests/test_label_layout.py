@@ -117,11 +117,27 @@ def site_specs(site_dir):
 
 
 def test_no_figure_draws_a_direct_label_under_a_line_a_point_or_a_note(site_dir):
-    """Every exported chart with direct labels, drawn in its narrowest column, a middle one and the widest:
-    nothing crosses a label and no label leaves its plot."""
+    """Every exported chart with direct labels, in each state of its controls, drawn in its narrowest column,
+    a middle one and the widest: nothing crosses a label and no label leaves its plot."""
     checked = []
     for name, spec, narrowest in site_specs(site_dir):
-        for column in sorted({narrowest, (narrowest + WIDE_COLUMN) // 2, WIDE_COLUMN}):
-            assert label_layout.crossed(scene(in_column(spec, column))) == [], f"{name} in a {column}-px column"
-        checked.append(name)
-    assert len(checked) >= 6, checked
+        for state in label_layout.states(spec):
+            setting = {p["name"]: p["value"] for p in state.get("params", []) if "bind" in p}
+            for column in sorted({narrowest, (narrowest + WIDE_COLUMN) // 2, WIDE_COLUMN}):
+                assert label_layout.crossed(scene(in_column(state, column))) == [], \
+                    f"{name} at {setting} in a {column}-px column"
+            checked.append((name, json.dumps(setting)))
+    names = {name for name, _ in checked}
+    assert len(names) >= 6 and len(checked) > 2 * len(names), checked  # charts with controls, in their states
+
+
+def test_a_chart_is_drawn_in_every_combination_of_its_controls_default_first():
+    spec = {"params": [{"name": "depth", "value": 8, "bind": {"input": "select", "options": [1, 8, 64]}},
+                       {"name": "layer", "value": 10, "bind": {"input": "range", "min": 0, "max": 100, "step": 1}},
+                       {"name": "hover", "select": "point"}]}
+    drawn = [tuple(p.get("value") for p in state["params"][:2]) for state in label_layout.states(spec)]
+    assert drawn == [(8, 10), (8, 0), (8, 100), (1, 10), (1, 0), (1, 100), (64, 10), (64, 0), (64, 100)]
+    many = {"params": [{"name": f"p{k}", "value": 0, "bind": {"input": "select", "options": list(range(5))}}
+                       for k in range(3)]}
+    with pytest.raises(ValueError, match="125 control states"):
+        label_layout.states(many)

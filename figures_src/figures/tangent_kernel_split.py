@@ -114,8 +114,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     labels = end_labels(by_depth.transform_filter(f"datum.kernel == {KERNELS['whole']!r}"), x, y, "part",
                         f"datum.part == {SHIFT!r} ? 'top eigenvalue' : 'mean of the rest'", color,
                         at="datum.depth == 32")
+    # Faint, under the labels: at depths 8 and 16 it runs through them, and their halos break it.
     now = by_depth.transform_filter("datum.depth == toNumber(depth)").mark_rule(color=theme.THEORY_COLOR, opacity=0.5).encode(x=x)
-    left = alt.layer(band, theory, line, labels, now)
+    left = alt.layer(band, theory, line, now, labels)
     spectrum = data.transform_filter("datum.kind == 'spectrum' && datum.depth == toNumber(depth)").mark_bar().encode(
         x=alt.X("rank:O", title="eigenvector of the whole kernel, largest first",
                 axis=alt.Axis(values=[1, 8, 16, 24, 32], labelAngle=0)),
