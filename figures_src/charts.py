@@ -183,13 +183,14 @@ def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, st
     """One small panel per measure (field, title, "linear" or "log"), side by side (or `stacked`, one above
     another, each naming its rows: the layout of a narrow column), a row per network, a dot at the mean over
     networks and a bar over its 95% interval (`<field>_ci_low` … `<field>_ci_high`), in the colour and shape of
-    the architecture named by `color_key` (one of `architectures`). A mean that is not a finite number is left
-    out."""
+    the architecture named by `color_key` (one of `architectures`). Every panel has a row for every label, in
+    line with the row names; a mean that is not a finite number is left out, and a row's `<field>_note` (such
+    as how many runs diverged) is written under its dot."""
     data = alt.Chart(table(rows))
     color, _, shape = architecture_encodings(architectures, field="color_key")
     panels = []
     for i, (field, title, scale) in enumerate(measures):
-        y = alt.Y(f"{row_field}:N", sort=labels, title=None,
+        y = alt.Y(f"{row_field}:N", sort=labels, title=None, scale=alt.Scale(domain=labels),
                   axis=alt.Axis(labels=stacked or i == 0, ticks=stacked or i == 0, labelLimit=220, labelFontSize=12))
         x_scale = alt.Scale(type="log") if scale == "log" else alt.Scale(domain=[0, 1])
         x = alt.X(f"{field}:Q", title=None, scale=x_scale,
@@ -203,6 +204,9 @@ def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, st
             shown.mark_rule(strokeWidth=2.5).encode(x=alt.X(f"{field}_ci_low:Q", scale=x_scale),
                                                     x2=f"{field}_ci_high:Q", y=y, color=color),
             shown.mark_point(size=80, filled=True, opacity=1).encode(x=x, y=y, color=color, shape=shape, tooltip=tooltip),
+            data.transform_filter(f"isValid(datum.{field}_note)").mark_text(
+                align="left", baseline="top", dy=7, fontSize=10, color=theme.ANNOTATION_COLOR).encode(
+                x=alt.value(2), y=y, text=f"{field}_note:N"),
         ).properties(height=34 * len(labels), title=alt.Title(title if stacked else textwrap.wrap(title, 16), fontSize=12)))
     if stacked:
         return alt.vconcat(*panels, spacing=16)

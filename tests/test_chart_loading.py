@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from figures_src.mkdocs_plugin.pdf import A4_CONTENT_WIDTH, MARGINS
 from tests.test_site import ALL_CHARTS_DRAWN, draw_every_chart
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
@@ -69,6 +70,24 @@ def test_printing_draws_every_chart(browser, site_url):
     page.wait_for_function(ALL_CHARTS_DRAWN, timeout=60_000)
     assert page.locator(".dl-chart.dl-failed").count() == 0
     page.close()
+
+
+def test_on_paper_every_figure_fits_one_page_with_its_caption(browser, site_url):
+    """At the PDF's column width (A4 between its margins), each figure, chart and caption, is shorter than
+    the page between its margins: taller, it would be cut at the page's edge or lose its caption."""
+    page_height = (297 - sum(int(MARGINS[side].removesuffix("mm")) for side in ("top", "bottom"))) / 25.4 * 96
+    too_tall = []
+    for path in ("", "overview/", "observation/", "reasons/", "consequences/", "solutions/"):
+        page, _ = open_page(browser, site_url + path, width=A4_CONTENT_WIDTH, height=1100)
+        page.wait_for_function("window.dlFigures")
+        page.emulate_media(media="print")
+        page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+        page.wait_for_function(ALL_CHARTS_DRAWN, timeout=60_000)
+        too_tall += [f"{path or 'home'} {figure}: {height:.0f} px" for figure, height in page.evaluate(
+            "() => Array.from(document.querySelectorAll('figure.dl-figure'))"
+            ".map(f => [f.id, f.getBoundingClientRect().height])") if height > page_height]
+        page.close()
+    assert too_tall == [], f"taller than the {page_height:.0f}-px page: {too_tall}"
 
 
 # Every layout shift the page reports (the Layout Instability API Lighthouse reads), from its first paint.

@@ -276,6 +276,15 @@ def test_moving_a_slider_updates_the_link(browser, site_url):
     reopened, _ = open_page(browser, page.url)
     assert "layer 7" in chart_svg(reopened, "collapse-similarity")
     assert log["errors"] == []
+    # The charts drawn before the address changed still find their gradients (the cosine legend's colour
+    # ramp) and clip paths: every url(…#id) reference in them names this document and an element in it.
+    dangling = page.evaluate("""() => Array.from(document.querySelectorAll('.dl-chart-view svg *'))
+        .flatMap(n => ['fill', 'stroke', 'clip-path'].map(a => n.getAttribute(a) || ''))
+        .filter(v => v.startsWith('url('))
+        .filter(v => { const [before, id] = v.slice(4, -1).replace(/['"]/g, '').split('#');
+                       return (before && before !== location.href.split('#')[0]) || !document.getElementById(id); })""")
+    assert page.locator("#fig-collapse-similarity svg [fill^='url(']").count() > 0  # the legend's ramp
+    assert dangling == []
 
 
 SCHEME_RULES = ["color-contrast", "link-in-text-block"]

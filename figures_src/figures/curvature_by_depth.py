@@ -157,7 +157,7 @@ THEORY_KEY = {"top": "gauss_newton_top", "ntk_condition": "ntk_condition"}
 NOTES = {
     "top": [("grey: infinite-width Gauss–Newton", 1.1, 40, "left"), ("▽: most negative eigenvalue", 1.1, 0.002, "left")],
     "alignment": [("≈ 1: the top direction", 1.1, 0.72, "left"), ("shifts every output together", 1.1, 0.66, "left"),
-                  ("narrow and deep: less so", 64, 0.8, "right")],
+                  ("narrow and deep: less so", 64, 0.77, "right")],  # below the deepest interval, above the "≈ 1" note
     "ntk_condition": [("∞ width, readout layer", 1.1, 3000, "left"), ("∞ width, whole network", 1.1, 20, "left")],
 }
 
@@ -184,10 +184,11 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
             networks.mark_line(strokeWidth=2).encode(x=x, y=y, color=color, strokeDash=dash, tooltip=tooltip),
             networks.mark_point(filled=True, size=30, opacity=1).encode(x=x, y=y, color=color, shape=shape,
                                                                         tooltip=tooltip),
-            # The condition number's lines are named at depth 32: at 64 the narrow one runs up into the
-            # readout layer's theory curve, and its label would seem to name that curve.
+            # The condition number's narrow line is named at depth 32: at 64 it runs up into the readout
+            # layer's theory curve, and its label would seem to name that curve. Width 256 is named at its
+            # end, above the whole network's theory curve that width 1024 (ending at 32) runs along.
             end_labels(networks, "depth", key, "width", "'n = ' + datum.width", color,
-                       at="datum.depth == 32" if key == "ntk_condition" else None),
+                       at="datum.depth == (datum.width == 256 ? 64 : 32)" if key == "ntk_condition" else None),
         ]
         if key in THEORY_KEY:
             layers.append(data.transform_filter("datum.source == 'theory'").mark_line(

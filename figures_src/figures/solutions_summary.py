@@ -38,8 +38,14 @@ def compute(p: dict) -> Result:
                      for m, _, _ in MEASURES}
         row = {"network": name, "color_key": name, "networks": p["seeds"]}
         for m, _, scale in MEASURES:
+            # Diverged runs (no finite loss) are counted beside the mean of the others, not averaged in.
+            finite = per[name][m][per[name][m].isfinite()]
+            diverged = len(per[name][m]) - len(finite)
+            values[f"{value_key(name)}_{m}_diverged"] = diverged
+            if diverged:
+                row[f"{m}_note"] = f"{diverged} of {len(per[name][m])} diverged"
             # scales that vary over decades between networks (log panels): geometric means
-            estimate = geometric_mean_ci(per[name][m]) if scale == "log" else mean_ci(per[name][m])
+            estimate = geometric_mean_ci(finite) if scale == "log" else mean_ci(finite)
             values.update(estimate.values(f"{value_key(name)}_{m}"))
             row.update(estimate.columns(m))
         summary.append(row)
@@ -70,7 +76,8 @@ FIGURE = Figure(
         "initialisation on the task's inputs except the last: the mean cosine $\\bar c_L$ at the last layer, the useful "
         "share of the readout gradient (zero-mean residuals against a shift of all outputs), the top Hessian "
         "eigenvalue, MetaInit's gradient quotient, and the loss after {{ value: solutions-summary.steps }} steps at "
-        "each network's best learning rate (from the sweeps of the training figure). Batch norm makes the loss invariant to the scale of the "
+        "each network's best learning rate (from the sweeps of the training figure); a run that diverged there is "
+        "counted in its row, and the mean is over the others. Batch norm makes the loss invariant to the scale of the "
         "weights before it, so its $\\lambda_\\max$ is not comparable with the others."
     ),
     params=PARAMS,

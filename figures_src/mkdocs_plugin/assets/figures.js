@@ -177,6 +177,21 @@
     url.searchParams.set(id + "." + name, String(value));
     if (document.getElementById("fig-" + id)) url.hash = "fig-" + id;
     history.replaceState(history.state, "", url);
+    rebaseSvgReferences();
+  }
+
+  // Vega's SVG names its gradients and clip paths by the page's address at drawing time
+  // (fill="url(<address>#gradient_0)"): once the address changes, those references point at another
+  // document and a legend's colour ramp or a plot's clipping disappears. Make them local again.
+  var URL_REFERENCE = /^url\((['"]?)[^#)]*#([^)'"]+)\1\)$/;
+  function rebaseSvgReferences() {
+    document.querySelectorAll(".dl-chart-view svg [fill^='url('], .dl-chart-view svg [stroke^='url('], " +
+                              ".dl-chart-view svg [clip-path^='url(']").forEach(function (node) {
+      ["fill", "stroke", "clip-path"].forEach(function (name) {
+        var match = URL_REFERENCE.exec(node.getAttribute(name) || "");
+        if (match) node.setAttribute(name, "url(#" + match[2] + ")");
+      });
+    });
   }
 
   var drawing = new Map(); // element -> the promise of its first drawing, so two callers draw it once
