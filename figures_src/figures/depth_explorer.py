@@ -186,7 +186,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     ).properties(height=height, title=alt.Title(alt.expr(f"['(a) What it computes', {setting}]")))
 
     layers = view("layer")
-    layer_x = alt.X("layer:Q", title="layer l", scale=alt.Scale(nice=False), axis=alt.Axis(tickMinStep=1, format="d"))
+    # Whole layers only, and at depth 1 (layers 0 and 1) no tick between them to round to a second "1".
+    layer_x = alt.X("layer:Q", title="layer l", scale=alt.Scale(nice=False),
+                    axis=alt.Axis(tickMinStep=1, format="d", tickCount=alt.expr("min(depth, 5)")))
     tooltip = [alt.Tooltip("layer:Q"), alt.Tooltip("cbar:Q", title="c̄ (mean)", format=".4f"),
                alt.Tooltip("theory:Q", title="infinite width", format=".4f"),
                alt.Tooltip("share:Q", title="meaningful share", format=".4f"), alt.Tooltip("networks:Q")]
@@ -214,8 +216,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     ).properties(height=height + 20, title="(d) One step: first against second order")
 
     train_x = alt.X("step:Q", title="gradient-descent step", scale=alt.Scale(domain=[0, p["steps"]], nice=False))
-    loss_scale = alt.Scale(type="log", domain=[1e-4, 2], clamp=True)
-    train_height = height + 50  # four and a half decades of loss: at the others' height they pressed together
+    # Up to 50: at their best rate some networks' first steps overshoot to a loss of several tens.
+    loss_scale = alt.Scale(type="log", domain=[1e-4, 50], clamp=True)
+    train_height = height + 50  # six decades of loss: at the others' height they pressed together
     trained = view("train").transform_filter("isValid(datum.loss)")
     training = alt.layer(
         trained.mark_area(opacity=0.2).encode(x=train_x, y=alt.Y("loss_low:Q", scale=loss_scale), y2="loss_high:Q",

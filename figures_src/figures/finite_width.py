@@ -121,8 +121,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                                         alt.Tooltip("value_ci_low:Q", title="95% interval from", format=".3f"),
                                         alt.Tooltip("value_ci_high:Q", title="95% interval to", format=".3f")]),
         # No label per width: the widths coincide, which is the point, and labels could only float beside them.
-        annotation(f"every width, n = {widths[0]} … {widths[-1]}, on one curve:", (ratio_x, 0.0012), (ratio_y, 0.3)),
-        annotation("the median falls as l/n grows", (ratio_x, 0.0012), (ratio_y, 0.22)),
+        # Bottom left: the curve starts at the top left and is low only to the right.
+        annotation(f"every width, n = {widths[0]} … {widths[-1]}, on one curve:", (ratio_x, 0.0012), (ratio_y, 0.085)),
+        annotation("the median falls as l/n grows", (ratio_x, 0.0012), (ratio_y, 0.063)),
     ).properties(height=theme.HEIGHT - 80, width=theme.STATIC_WIDTH - 90,
                  title=alt.Title("Median network ÷ infinite width", subtitle="one curve in depth/width; bands: 95% intervals"))
     return alt.vconcat(distribution, ratio, spacing=18).resolve_scale(color="independent")

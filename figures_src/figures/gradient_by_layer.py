@@ -114,7 +114,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                       legend=line_legend(labelLimit=400, direction="vertical"))
     layers = data.transform_filter("datum.panel == 'layers' && datum.depth == depth")
     x = alt.X("layer:Q", title="weight matrix Wˡ (L + 1: the readout)",
-              scale=alt.Scale(nice=False, zero=False))
+              scale=alt.Scale(nice=False, zero=False), axis=alt.Axis(tickMinStep=1, format="d"))  # whole matrices
     y = alt.Y("norm:Q", title="gradient norm ÷ rms error (log scale)", scale=alt.Scale(type="log"))
     tooltip = [alt.Tooltip("kind:N", title="what"), alt.Tooltip("layer:Q", title="l"),
                alt.Tooltip("norm:Q", title=f"mean of {p['seeds']} networks", format=".3g"),

@@ -62,7 +62,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         ).properties(height=height, width=theme.STATIC_WIDTH - 90, title=title)
 
     q_panel = panel("q", alt.Y("q:Q", title="second moment qₗ (log scale)",
-                              scale=alt.Scale(type="log", domain=[1e-10, 1e8], clamp=True),
+                              scale=alt.Scale(type="log", domain=[1e-10, 1e10], clamp=True),  # every setting's curve
                               axis=alt.Axis(format=".0e")),
                     alt.Title("Second moment of the pre-activations", subtitle="grey dashed: He, weight variance 2/fan-in, no bias"), theme.HEIGHT - 80)
     c_panel = panel("c", alt.Y("c:Q", title="correlation cₗ", scale=alt.Scale(domain=[0, 1])),

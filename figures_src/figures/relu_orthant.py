@@ -77,7 +77,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                                                                              format=".3f"),
                  alt.Tooltip("v:Q", title="after (𝓕, theory)", format=".3f")])
     now = curve.transform_filter("abs(datum.c - rho) < 0.001")
-    marker = now.mark_rule(color=theme.ARCHITECTURE_COLORS["LSUV"], strokeWidth=2).encode(x=x)
+    # From the top down to the curve: below it, at some ρ, a full-height rule would cross the diagonal's label.
+    marker = now.mark_rule(color=theme.ARCHITECTURE_COLORS["LSUV"], strokeWidth=2).encode(x=x, y="v:Q", y2=alt.datum(1))
     labels = alt.Chart(alt.Data(values=[{"c": 0.95, "v": -0.35, "text": "no change (diagonal)"}])).mark_text(
         align="right", fontSize=12, color=theme.THEORY_COLOR).encode(x=x, y=y, text="text:N")
     cosines = alt.layer(identity, theory, measured, marker, labels)

@@ -120,7 +120,10 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     spectrum = data.transform_filter("datum.kind == 'spectrum' && datum.depth == toNumber(depth)").mark_bar().encode(
         x=alt.X("rank:O", title="eigenvector of the whole kernel, largest first",
                 axis=alt.Axis(values=[1, 8, 16, 24, 32], labelAngle=0)),
-        y=alt.Y("eigenvalue:Q", title="eigenvalue ÷ width (log scale)", scale=alt.Scale(type="log")),
+        # One axis for every depth (the menu compares them), with a labelled tick each decade.
+        y=alt.Y("eigenvalue:Q", title="eigenvalue ÷ width (log scale)",
+                scale=alt.Scale(type="log", domain=[0.1, 1000], nice=False),
+                axis=alt.Axis(values=[0.1, 1, 10, 100, 1000], format="~g")),
         y2=alt.datum(0.1),  # a log axis has no zero for bars to start from
         color=alt.Color("part:N", scale=parts, legend=None),
         tooltip=[alt.Tooltip("rank:O"), alt.Tooltip("eigenvalue:Q", format=".3g", title="mean over networks"),

@@ -140,8 +140,11 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     dec_y = alt.Y("value:Q", title="relative decrease in one step", scale=alt.Scale(domain=[-0.1, 1]))
     bands = means.mark_area(opacity=0.18).encode(x=depth_x, y=alt.Y("value_ci_low:Q", scale=alt.Scale(domain=[-0.1, 1])),
                                                   y2="value_ci_high:Q", color=what_color)
+    # The input-dependent part dotted, as in the panel above: two blues alone are hard to tell apart.
+    what_dash = alt.StrokeDash("which:N", title=None, sort=whats, legend=line_legend(orient="top-right", labelLimit=400),
+                               scale=alt.Scale(domain=whats, range=[[1, 0], [1, 0], [2, 2]]))
     lines = means.mark_line(strokeWidth=2.5, point=True).encode(
-        x=depth_x, y=dec_y, color=what_color,
+        x=depth_x, y=dec_y, color=what_color, strokeDash=what_dash,
         tooltip=[alt.Tooltip("which:N"), "depth:Q", alt.Tooltip("value:Q", format=".4f", title="mean"),
                  alt.Tooltip("value_ci_low:Q", format=".4f", title="95% CI low"),
                  alt.Tooltip("value_ci_high:Q", format=".4f", title="95% CI high"), "networks:Q"])
