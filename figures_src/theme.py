@@ -57,8 +57,9 @@ THEORY_COLOR = "#808080"
 THEORY_DASH = [6, 4]
 ANNOTATION_COLOR = "#808080"  # mid grey: readable on the light page and in dark mode alike
 
-# Plain networks of growing width: from sky blue through the plain blue to violet, dotted to solid.
-WIDTH_COLORS = {32: "#3D98D6", 64: "#2F8CCD", 128: "#1F7FC2", 256: "#5B78CC", 512: "#7F66C6", 1024: "#9A5BC2"}
+# Plain networks of growing width: from sky blue through the plain blue and violet to magenta, dotted to solid.
+# Widths two doublings apart (64 and 256, as the notebooks compare them) differ in hue, not only in shade.
+WIDTH_COLORS = {32: "#3D98D6", 64: "#2F8CCD", 128: "#1F7FC2", 256: "#6F63C9", 512: "#8E58C0", 1024: "#A94E9E"}
 WIDTH_DASHES = {32: [1, 2], 64: [2, 2], 128: [4, 2], 256: [7, 3], 512: [12, 3], 1024: [1, 0]}
 WIDTH_SHAPES = {32: "triangle-down", 64: "circle", 128: "diamond", 256: "square", 512: "cross", 1024: "triangle-up"}
 # Plain networks of growing depth L (one width): teal through blue, violet and magenta to rust; dots, short

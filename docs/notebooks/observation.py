@@ -202,10 +202,13 @@ for layer in HEATMAP_LAYERS:
 
 
 def heatmap(layer: int) -> alt.Chart:
-    return alt.Chart().transform_filter(f"datum.layer == {layer}").mark_rect().encode(
-        x=alt.X("theta_a:O", title="angle of input a", axis=alt.Axis(labels=False, ticks=False)),
-        y=alt.Y("theta_b:O", title="angle of input b", axis=alt.Axis(labels=False, ticks=False)),
-        color=alt.Color("cosine:Q", title="cosine", scale=alt.Scale(scheme="blueorange", domain=[-1, 1])),
+    colours = alt.Scale(scheme="blueorange", domain=[-1, 1])
+    # No grid over the cells, and each cell outlined in its own colour: the seams between cells disappear.
+    return alt.Chart().transform_filter(f"datum.layer == {layer}").mark_rect(strokeWidth=0.6).encode(
+        x=alt.X("theta_a:O", title="angle of input a", axis=alt.Axis(labels=False, ticks=False, grid=False)),
+        y=alt.Y("theta_b:O", title="angle of input b", axis=alt.Axis(labels=False, ticks=False, grid=False)),
+        color=alt.Color("cosine:Q", title="cosine", scale=colours),
+        stroke=alt.Stroke("cosine:Q", scale=colours, legend=None),
         tooltip=[alt.Tooltip("theta_a:Q", title="angle of input a", format=".2f"),
                  alt.Tooltip("theta_b:Q", title="angle of input b", format=".2f"),
                  alt.Tooltip("cosine:Q", format=".3f")],

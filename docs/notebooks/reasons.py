@@ -317,7 +317,8 @@ alt.Chart(alt.Data(values=rows)).mark_line(strokeWidth=2.2, clip=True).encode(
     x=alt.X("layer:Q", title="layer l (log scale)", scale=alt.Scale(type="log", domain=[1, DEPTH], nice=False)),
     y=alt.Y("gap:Q", title="1 − c̄ₗ (log scale)", scale=alt.Scale(type="log", domain=[1e-3, 1])),
     color=alt.Color("curve:N", title=None, sort=curves, legend=alt.Legend(columns=1, labelLimit=300), scale=alt.Scale(
-        domain=curves, range=[THEORY_COLOR, THEORY_COLOR, "#B0B0B0", ARCHITECTURE_COLORS["plain"]])),
+        # The bare 1/l² law in orange: a third grey (or a paler one) was hard to tell from the other two.
+        domain=curves, range=[THEORY_COLOR, THEORY_COLOR, ARCHITECTURE_COLORS["LSUV"], ARCHITECTURE_COLORS["plain"]])),
     strokeDash=alt.StrokeDash("curve:N", title=None, sort=curves, scale=alt.Scale(
         domain=curves, range=[THEORY_DASH, [2, 2], [1, 3], [1, 0]])),
     tooltip=["curve:N", "layer:Q", alt.Tooltip("gap:Q", format=".3e")],
@@ -381,7 +382,8 @@ for width in FINITE_WIDTHS:
 # %%
 shades = [WIDTH_SHADES.get(w, ARCHITECTURE_COLORS["plain"]) for w in FINITE_WIDTHS]
 curves = ["infinite width"] + [f"width {w}, {stat}" for w in FINITE_WIDTHS for stat in ("mean", "median")]
-alt.Chart(alt.Data(values=rows)).mark_line(strokeWidth=2, clip=True).encode(
+# The infinite-width line drawn again on top: the means run along it and would hide it.
+finite_width_chart = alt.Chart(alt.Data(values=rows)).mark_line(strokeWidth=2, clip=True).encode(
     x=alt.X("layer:Q", title="layer l (log scale)", scale=alt.Scale(type="log", domain=[1, DEPTH], nice=False)),
     y=alt.Y("gap:Q", title="1 − ĉ, two orthogonal inputs (log)",
             scale=alt.Scale(type="log", domain=[1e-4, 1])),
@@ -390,7 +392,10 @@ alt.Chart(alt.Data(values=rows)).mark_line(strokeWidth=2, clip=True).encode(
     strokeDash=alt.StrokeDash("curve:N", title=None, sort=curves, scale=alt.Scale(
         domain=curves, range=[THEORY_DASH] + [[1, 0], [2, 2]] * len(FINITE_WIDTHS))),
     tooltip=["curve:N", "layer:Q", alt.Tooltip("gap:Q", format=".3e")],
-).properties(width="container", height=280, title=["Mean and median network,", f"{FINITE_NETWORKS} networks per width"])
+)
+alt.layer(finite_width_chart, finite_width_chart.transform_filter("datum.curve == 'infinite width'").mark_line(
+    strokeWidth=2.5, clip=True)).properties(
+    width="container", height=280, title=["Mean and median network,", f"{FINITE_NETWORKS} networks per width"])
 
 # %% [markdown]
 # ## What to take away

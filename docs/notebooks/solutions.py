@@ -54,7 +54,7 @@ import torch
 from figures_src.curvature import HessianOperator, lanczos
 from figures_src.initialization import lsuv, metainit, model_gradient_quotient
 from figures_src.model import gaussian_inputs, great_circle, seeded
-from figures_src.theme import ARCHITECTURE_COLORS, THEORY_COLOR, THEORY_DASH
+from figures_src.theme import ARCHITECTURE_COLORS, ARCHITECTURE_DASHES, THEORY_COLOR, THEORY_DASH
 from figures_src.training import teacher_task, train
 
 torch.set_num_threads(1)  # the matrices here are small: one thread is as fast, and far faster on a busy machine
@@ -451,9 +451,12 @@ base = alt.Chart(alt.Data(values=rows)).encode(
                     scale=alt.Scale(domain=names, range=[ARCHITECTURE_COLORS[n] for n in names])),
 )
 alt.layer(
+    # Each network's dash as on the site (plain and MetaInit are both blue and can run together).
     base.transform_filter("!datum.diverged").mark_line(strokeWidth=2.2, clip=True).encode(
+        strokeDash=alt.StrokeDash("network:N", title=None, sort=names, legend=None, scale=alt.Scale(
+            domain=names, range=[ARCHITECTURE_DASHES[n] for n in names])),
         tooltip=["network:N", "step:Q", alt.Tooltip("loss:Q", format=".4f")]),
-    base.transform_filter("datum.diverged").mark_point(shape="cross", size=120, filled=True).encode(
+    base.transform_filter("datum.diverged").mark_point(shape="cross", size=120, filled=True, opacity=1).encode(
         tooltip=["network:N", alt.Tooltip("step:Q", title="diverged at step")]),
 ).properties(width="container", height=280,
              title=[f"Training at learning rate {LR},", f"depth {TRAIN_DEPTH}, width {TRAIN_WIDTH}"])
