@@ -192,7 +192,8 @@ def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, st
     for i, (field, title, scale) in enumerate(measures):
         y = alt.Y(f"{row_field}:N", sort=labels, title=None, scale=alt.Scale(domain=labels),
                   axis=alt.Axis(labels=stacked or i == 0, ticks=stacked or i == 0, labelLimit=220, labelFontSize=12))
-        x_scale = alt.Scale(type="log") if scale == "log" else alt.Scale(domain=[0, 1])
+        # A log panel's data span it from edge to edge: 8 px of room, or an interval ending on the axis looks cut.
+        x_scale = alt.Scale(type="log", padding=8) if scale == "log" else alt.Scale(domain=[0, 1])
         x = alt.X(f"{field}:Q", title=None, scale=x_scale,
                   axis=alt.Axis(tickCount=4, format="~g" if scale != "log" else ".0e"))
         tooltip = [alt.Tooltip(f"{row_field}:N", title="network"), alt.Tooltip("networks:Q"),

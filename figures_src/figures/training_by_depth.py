@@ -240,9 +240,10 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     ).properties(height=80, title=alt.Title(
         f"Outcome of each run within {p['steps']} steps", subtitle=f"threshold {p['threshold']}", fontSize=13))
 
+    # Interval caps 12 px wide: as wide as a depth's column they read as reference lines.
     steps = data.transform_filter("datum.panel == 'steps'")
     steps_panel = alt.layer(
-        steps.mark_errorbar(ticks=True, color=theme.BLUE).encode(x=depth_x, y=alt.Y("steps_ci_low:Q", title="steps to the threshold"),
+        steps.mark_errorbar(ticks={"size": 12}, color=theme.BLUE).encode(x=depth_x, y=alt.Y("steps_ci_low:Q", title="steps to the threshold"),
                                                y2="steps_ci_high:Q"),
         steps.mark_point(filled=True, size=60, color=theme.BLUE).encode(
             x=depth_x, y="steps:Q",
@@ -250,7 +251,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                      alt.Tooltip("steps:Q", format=".1f", title="mean"),
                      alt.Tooltip("steps_ci_low:Q", format=".1f", title="95% CI low"),
                      alt.Tooltip("steps_ci_high:Q", format=".1f", title="95% CI high")]),
-    ).properties(height=120, title=alt.Title("Steps to the threshold at each depth's best rate",
+    ).properties(height=140, title=alt.Title("Steps to the threshold at each depth's best rate",
                                              subtitle="mean, 95% CI", fontSize=13))
 
     sweep = data.transform_filter("datum.panel == 'sweep'")
@@ -266,7 +267,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     lr_y = alt.Y("best_lr:Q", title="learning rate (log scale)", scale=alt.Scale(type="log", base=2),
                  axis=alt.Axis(format=".2~g"))
     bottom = alt.layer(
-        lr_rows.mark_errorbar(ticks=True, color=theme.THEORY_COLOR).encode(
+        lr_rows.mark_errorbar(ticks={"size": 12}, color=theme.THEORY_COLOR).encode(
             x=depth_x, y=alt.Y("edge_ci_low:Q", title="learning rate (log scale)", scale=alt.Scale(type="log", base=2)),
             y2="edge_ci_high:Q"),
         lr_rows.mark_point(shape="diamond", filled=True, size=60, color=theme.THEORY_COLOR).encode(
@@ -276,7 +277,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                      alt.Tooltip("edge_ci_high:Q", format=".4g", title="95% CI high")]),
         lr_rows.mark_line(point=True, strokeWidth=2.2, color=theme.BLUE).encode(
             x=depth_x, y=lr_y, tooltip=["depth:O", alt.Tooltip("best_lr:Q", format=".4g", title="best rate")]),
-    ).properties(height=120, title=alt.Title(
+    ).properties(height=140, title=alt.Title(  # as tall as its rotated axis title
         "Best rate (blue) next to 2/λₘₐₓ at initialisation", subtitle="grey: mean, 95% CI", fontSize=13))
     # Each panel names its own lines: the loss curves and the sweep get a depth legend (colour and dash) each.
     return alt.vconcat(top, bars, steps_panel, bottom, sweep_panel, spacing=18).resolve_scale(
