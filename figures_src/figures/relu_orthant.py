@@ -84,7 +84,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     cosines = alt.layer(identity, theory, measured, marker, labels)
     cosines_title = alt.Title(alt.expr(
         "['After the ReLU the cosine is never', 'negative, and above ρ', "
-        "'ρ = ' + format(rho, '.1f') + ': after the ReLU ' + format((sqrt(1 - rho * rho) + "
+        "'ρ = ' + format(rho, '.1f') + ': 𝓕(ρ) = ' + format((sqrt(1 - rho * rho) + "
         "(PI - acos(rho)) * rho) / PI, '.3f'), 'dots: sampled; grey dashed: 𝓕(ρ)']"))
     return stacked([(pairs, pairs_title), (cosines, cosines_title)], rho, width=320, height=320)
 
@@ -99,7 +99,8 @@ FIGURE = Figure(
         "the cosine after the ReLU against the cosine before, sampled over "
         "{{ value: relu-orthant.neurons }} neurons (dots) and the arc-cosine map 𝓕 (grey dashed): it lies above "
         "the diagonal at every ρ below 1, so a ReLU makes every pair of inputs more alike, and at ρ = −0.9 it is "
-        "only {{ value: relu-orthant.after_c_minus90 | .3f }}, but not negative."
+        "only {{ value: relu-orthant.after_c_minus90 | .3f }} sampled ({{ value: relu-orthant.theory_c_minus90 | .4f }} "
+        "from 𝓕), but not negative."
     ),
     params=PARAMS,
     claims=(
