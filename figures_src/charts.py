@@ -205,10 +205,11 @@ def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, st
             shown.mark_rule(strokeWidth=2.5).encode(x=alt.X(f"{field}_ci_low:Q", scale=x_scale),
                                                     x2=f"{field}_ci_high:Q", y=y, color=color),
             shown.mark_point(size=80, filled=True, opacity=1).encode(x=x, y=y, color=color, shape=shape, tooltip=tooltip),
-            # Under the row's dot, ending at it: part of the row, clear of the axis.
-            data.transform_filter(f"isValid(datum.{field}_note)").mark_text(
-                align="right", baseline="top", dx=6, dy=7, fontSize=10, color=theme.ANNOTATION_COLOR).encode(
-                x=alt.X(f"{field}:Q", scale=x_scale), y=y, text=f"{field}_note:N"),
+            # Above the row's dot, ending at it: inside its row (the last row's bottom is the axis), haloed
+            # over the grid.
+            haloed(data.transform_filter(f"isValid(datum.{field}_note)"),
+                   {"x": alt.X(f"{field}:Q", scale=x_scale), "y": y, "text": f"{field}_note:N"},
+                   align="right", baseline="bottom", dx=6, dy=-6, fontSize=10, color=theme.ANNOTATION_COLOR),
         ).properties(height=34 * len(labels), title=alt.Title(title if stacked else textwrap.wrap(title, 16), fontSize=12)))
     if stacked:
         return alt.vconcat(*panels, spacing=16)

@@ -320,7 +320,7 @@ alt.Chart(alt.Data(values=rows)).mark_line(strokeWidth=2.2, clip=True).encode(
         # The bare 1/l² law in orange: a third grey (or a paler one) was hard to tell from the other two.
         domain=curves, range=[THEORY_COLOR, THEORY_COLOR, ARCHITECTURE_COLORS["LSUV"], ARCHITECTURE_COLORS["plain"]])),
     strokeDash=alt.StrokeDash("curve:N", title=None, sort=curves, scale=alt.Scale(
-        domain=curves, range=[THEORY_DASH, [2, 2], [1, 3], [1, 0]])),
+        domain=curves, range=[THEORY_DASH, [2, 2], [4, 2], [1, 0]])),
     tooltip=["curve:N", "layer:Q", alt.Tooltip("gap:Q", format=".3e")],
 ).properties(width="container", height=280, title=["The gap to a constant function", "closes like 1/l²"])
 
