@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from figures_src import theme
 from figures_src.mkdocs_plugin.pdf import A4_CONTENT_WIDTH, MARGINS
 from tests.test_site import ALL_CHARTS_DRAWN, draw_every_chart
 
@@ -190,10 +191,12 @@ def drawn_size(page, figure):
 
 
 def opened_at(browser, url, figure, width):
-    """The page at a column width, its requests, and the figure's static SVG checked: the stacked one in a
-    phone's column, the wide one otherwise."""
+    """The page at a window width, its requests, and the figure's static SVG checked: the stacked one in a
+    phone's window (its column is narrower still), the wide one in a desktop's."""
+    assert width < theme.MIN_SIDE_BY_SIDE or width >= 1024, "a width whose column is unambiguously either side"
     page, requests = open_page(browser, url, width=width)
-    assert static_shown(page, figure) == [f"{figure}.stacked.svg" if width < 600 else f"{figure}.svg"]
+    stacked = width < theme.MIN_SIDE_BY_SIDE
+    assert static_shown(page, figure) == [f"{figure}.stacked.svg" if stacked else f"{figure}.svg"]
     return page, requests
 
 

@@ -5,8 +5,10 @@ import json
 import re
 
 import pytest
+import vl_convert
 
-from figures_src import theme
+from figures_src import label_layout, theme
+from figures_src.pipeline import vl_version
 
 # channel → (architecture mapping, width mapping)
 MAPPINGS = {
@@ -161,3 +163,31 @@ def test_every_chart_draws_in_colours_that_read_on_both_pages(site_dir):
                 if contrast(color, page) < theme.MIN_CONTRAST:
                     faint.add((fid, color, page, round(contrast(color, page), 2)))
     assert not faint, f"colours below {theme.MIN_CONTRAST}:1 (figure, colour, page, contrast): {sorted(faint)}"
+
+
+def axis_labels(node):
+    """The tick labels of each axis in a Vega scene graph, in drawing order."""
+    if isinstance(node, dict):
+        if node.get("role") == "axis-label":
+            texts = (item.get("text") for item in node.get("items", []))
+            yield [" ".join(text) if isinstance(text, list) else text for text in texts]  # lines of a label
+        for value in node.values():
+            yield from axis_labels(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from axis_labels(item)
+
+
+def test_no_axis_repeats_a_tick_label_in_any_state_of_its_controls(site_dir):
+    """A repeated label means ticks fell between whole values that the format rounds ("1 2 2 3 3" for the
+    three weight matrices of a depth-2 network): every exported chart, in every state of its controls."""
+    drawn = 0
+    for fid, spec in exported_specs(site_dir).items():
+        for state in label_layout.states(spec):
+            scene = vl_convert.vegalite_to_scenegraph(state, vl_version=vl_version())
+            for labels in axis_labels(json.loads(scene) if isinstance(scene, str) else scene):
+                setting = {p["name"]: p["value"] for p in state.get("params", []) if "bind" in p}
+                repeated = sorted({text for text in labels if text and labels.count(text) > 1})  # log: minor ticks ""
+                assert not repeated, f"{fid} at {setting}: axis labels {labels} repeat {repeated}"
+                drawn += 1
+    assert drawn > 100, drawn  # every figure's axes, in each of its states

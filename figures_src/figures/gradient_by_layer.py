@@ -113,8 +113,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     color = alt.Color("kind:N", title=None, sort=kinds, scale=alt.Scale(domain=kinds, range=[theme.BLUE, theme.ORANGE]),
                       legend=line_legend(labelLimit=400, direction="vertical"))
     layers = data.transform_filter("datum.panel == 'layers' && datum.depth == depth")
-    x = alt.X("layer:Q", title="weight matrix Wˡ (L + 1: the readout)",
-              scale=alt.Scale(nice=False, zero=False), axis=alt.Axis(tickMinStep=1, format="d"))  # whole matrices
+    # Whole matrices only: at depth 2 a tick count of 3 makes d3 step by ½ ("1 2 2 3 3"); a count of L steps by 1.
+    x = alt.X("layer:Q", title="weight matrix Wˡ (L + 1: the readout)", scale=alt.Scale(nice=False, zero=False),
+              axis=alt.Axis(format="d", tickCount=alt.expr("min(toNumber(depth), 5)")))
     y = alt.Y("norm:Q", title="gradient norm ÷ rms error (log scale)", scale=alt.Scale(type="log"))
     tooltip = [alt.Tooltip("kind:N", title="what"), alt.Tooltip("layer:Q", title="l"),
                alt.Tooltip("norm:Q", title=f"mean of {p['seeds']} networks", format=".3g"),

@@ -120,7 +120,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         theory_line("pooled", "theory", theme.THEORY_DASH),
         end_labels(pooled_lines, "layer", "value", "width", "'n = ' + datum.width", color),
         annotation("narrow: levels off on its floor", ("layer", 100), ("value", 0.7), align="right", dx=-3),
-        annotation("∞ width keeps falling", ("layer", 100), ("value", 0.0025), align="right", dx=-3),
+        annotation("∞ width keeps falling", ("layer", 100), ("value", 0.0016), align="right", dx=-3),
     ).properties(height=theme.HEIGHT - 60, width=theme.STATIC_WIDTH - 90,
                  title=alt.Title("Pooled across-input fraction 1 − 1ᵀG1/(N·tr G)",
                                  subtitle=["grey dashed: infinite width",
