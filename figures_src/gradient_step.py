@@ -68,18 +68,23 @@ FIRST, SECOND, MODEL, MEASURED, USEFUL = ("first order −η‖g‖²", "second 
                                          "measured ΔL", "measured: input-dependent part")
 TERMS = [FIRST, SECOND, MODEL, MEASURED, USEFUL]
 TERM_KEYS = ["first", "second", "model", "measured", "useful"]  # their fields in a curve's rows
-TERM_COLORS = ["#009E73", "#D55E00", theme.THEORY_COLOR, theme.BLUE, theme.SKY_BLUE]  # the model: grey, as theory
+TERM_COLORS = [theme.FIRST_ORDER_COLOR, theme.SECOND_ORDER_COLOR, theme.THEORY_COLOR, theme.BLUE,  # model: grey,
+               theme.SKY_BLUE]  # as theory; measured: the plain network's blue unless `step_lines` is told otherwise
 TERM_DASHES = [[1, 0], [1, 0], theme.THEORY_DASH, [1, 0], [3, 2]]
 
 
-def step_lines(curve: alt.Chart, x: alt.X, eta_tooltip: alt.Tooltip, legend: alt.Legend) -> alt.Chart:
+def step_lines(curve: alt.Chart, x: alt.X, eta_tooltip: alt.Tooltip, legend: alt.Legend,
+               measured_color: str | alt.ExprRef = theme.BLUE) -> alt.Chart:
     """The lines of one step along −g against the step size x: `curve`'s rows carry `step_terms`' curve fields
-    (first, second, model = their sum, measured, useful), each a loss change ÷ L, folded into one line per term."""
+    (first, second, model = their sum, measured, useful), each a loss change ÷ L, folded into one line per term.
+    The measured change is drawn in `measured_color`, the colour of the network measured (an expression where a
+    control chooses it)."""
+    colors = [measured_color if term == MEASURED else color for term, color in zip(TERMS, TERM_COLORS)]
     label = " : ".join(f"datum.key == '{k}' ? '{t}'" for k, t in zip(TERM_KEYS, TERMS)) + " : ''"
     return curve.transform_fold(TERM_KEYS, as_=["key", "change"]).transform_calculate(term=label).mark_line(
         strokeWidth=2.2, clip=True).encode(
         x=x, y=alt.Y("change:Q", title="loss change ΔL ÷ L", scale=alt.Scale(domain=[-1, 0.5])),
-        color=alt.Color("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=TERM_COLORS),
+        color=alt.Color("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=colors),
                         legend=legend),
         strokeDash=alt.StrokeDash("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=TERM_DASHES)),
         tooltip=["term:N", eta_tooltip, alt.Tooltip("change:Q", format=".4f", title="ΔL ÷ L")])

@@ -73,6 +73,9 @@ BLUE = ARCHITECTURE_COLORS["plain"]
 CATEGORICAL = [BLUE, ORANGE, "#009E73", "#D55E00", "#CC79A7", SKY_BLUE]
 # A few units of one network drawn side by side: hues no architecture or class uses, told apart by dash too.
 UNIT_COLORS = ["#8A56BC", "#A6761D", "#7E8C2A"]  # violet, brown, olive
+# The two terms of one gradient step's Taylor expansion, in hues no architecture takes: beside the home page's
+# architecture colours, a green first-order gain would read as the residual network.
+FIRST_ORDER_COLOR, SECOND_ORDER_COLOR = "#8A56BC", "#A6761D"  # violet, brown
 UNIT_DASHES = [[1, 0], [6, 3], [2, 2]]
 
 LIGHT_BACKGROUND = "#ffffff"

@@ -55,7 +55,8 @@ from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from figures_src.curvature import lanczos
 from figures_src.model import seeded
-from figures_src.theme import ARCHITECTURE_COLORS, CATEGORICAL, THEORY_COLOR, THEORY_DASH
+from figures_src.theme import (ARCHITECTURE_COLORS, CATEGORICAL, FIRST_ORDER_COLOR, SECOND_ORDER_COLOR, SKY_BLUE,
+                               THEORY_COLOR, THEORY_DASH)
 from figures_src.training import steps_to, teacher_task, train_mlps
 
 torch.set_num_threads(1)  # the matrices here are small: one thread is as fast, and far faster on a busy machine
@@ -166,7 +167,8 @@ alt.Chart(alt.Data(values=rows)).mark_line(strokeWidth=2.2, clip=True).encode(
     x=alt.X("eta:Q", title="step size η along −g", scale=alt.Scale(nice=False)),
     y=alt.Y("change:Q", title="loss change ÷ L", scale=alt.Scale(domain=[-1, 0.5])),
     color=alt.Color("term:N", title=None, sort=terms, legend=alt.Legend(columns=1, labelLimit=300), scale=alt.Scale(
-        domain=terms, range=["#009E73", "#D55E00", THEORY_COLOR, ARCHITECTURE_COLORS["plain"], "#56B4E9"])),
+        domain=terms,
+        range=[FIRST_ORDER_COLOR, SECOND_ORDER_COLOR, THEORY_COLOR, ARCHITECTURE_COLORS["plain"], SKY_BLUE])),
     strokeDash=alt.StrokeDash("term:N", title=None, sort=terms, scale=alt.Scale(
         domain=terms, range=[[1, 0], [1, 0], THEORY_DASH, [1, 0], [3, 2]])),
     tooltip=["term:N", alt.Tooltip("eta:Q", format=".3g"), alt.Tooltip("change:Q", format=".4f")],

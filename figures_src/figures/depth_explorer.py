@@ -213,6 +213,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                             scale=alt.Scale(nice=False), axis=alt.Axis(tickCount=6)),
         alt.Tooltip("eta_rel:Q", format=".2f", title="η ÷ η*"),
         line_legend(orient="bottom", direction="vertical", labelLimit=300),
+        measured_color=alt.expr(" : ".join(f"architecture == '{a}' ? '{theme.ARCHITECTURE_COLORS[a]}'"
+                                           for a in ARCHITECTURES) + f" : '{theme.BLUE}'"),  # the network's own
     ).properties(height=height + 20, title="(d) One step: first against second order")
 
     train_x = alt.X("step:Q", title="gradient-descent step", scale=alt.Scale(domain=[0, p["steps"]], nice=False))

@@ -162,8 +162,8 @@ FIGURE = Figure(
     caption=(
         "A plain He network of width {{ value: taylor-fight.width }} at initialisation, regression on "
         "{{ value: taylor-fight.n_samples }} samples of a random teacher. Top: the loss change along the negative "
-        "gradient as a function of the step size η, relative to the loss: the first-order term (green) falls "
-        "linearly, the second-order term (vermillion) rises quadratically, their sum, the quadratic model (grey dashed), is best at "
+        "gradient as a function of the step size η, relative to the loss: the first-order term (violet) falls "
+        "linearly, the second-order term (brown) rises quadratically, their sum, the quadratic model (grey dashed), is best at "
         "η\\* = ‖g‖²/gᵀHg (diamond). The measured change (blue) follows it for shallow networks; at the default depth "
         "{{ value: taylor-fight.default_depth }} this network's measured decrease at η\\* is "
         "{{ value: taylor-fight.shown_delivered_l32 | .0% }} of the predicted one. This panel shows one network. The light-blue dotted line is the "
