@@ -16,7 +16,9 @@
 
 A living number's format is a Python format spec (`.3f`), or `ci` / `ci .3f` for the value with its 95%
 interval (from the values `<name>_ci_low` and `<name>_ci_high`): "0.985 ± 0.002" when the interval is
-symmetric at that precision, "0.985 (95% CI 0.983–0.988)" otherwise. A negative number is set with the minus
+symmetric at that precision, "0.985 (95% CI 0.983–0.988)" otherwise. A measured value that states a bound is
+rounded outward: `up .3f` for "within", "at most", "never exceeds" (0.01511 prints "0.016", not a false
+"0.015"), `down .3f` for "at least"; `f`, `%` and `e` formats round so. A negative number is set with the minus
 sign (U+2212), "−0.004", as typeset text has it.
 
 A reactive number (`@state`) is printed with the value at the chart's default setting (the plain living number
@@ -31,6 +33,7 @@ Figure captions and text alternatives use `value` markers only. Every error name
 
 import re
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Callable
 
 from figures_src.claims import NonFinite  # re-exported: the pipeline marks non-finite living numbers with it
@@ -181,8 +184,28 @@ def figure_ids(text: str, where: str) -> list[str]:
     return [m.argument for m in parse(text, where) if m.kind == "figure"]
 
 
+OUTWARD = {"up": ROUND_CEILING, "down": ROUND_FLOOR}
+ROUNDED_SPEC = re.compile(r"\.(\d+)([fe%])")
+
+
+def rounded_outward(value: float, direction: str, spec: str, name: str, where: str) -> float:
+    """`value` rounded up (toward +∞) or down at the precision `spec` prints, so a bound it states holds as
+    printed."""
+    match = ROUNDED_SPEC.fullmatch(spec)
+    if not match:
+        raise MarkerError(f"{where}: living number {name!r} rounded {direction} needs a format .<digits>f, "
+                          f".<digits>% or .<digits>e, not {spec!r}")
+    digits, kind = int(match[1]), match[2]
+    exact = Decimal(repr(float(value)))
+    exponent = {"f": -digits, "%": -digits - 2, "e": (exact.adjusted() if exact else 0) - digits}[kind]
+    return float(exact.quantize(Decimal(1).scaleb(exponent), rounding=OUTWARD[direction]))
+
+
 def format_number(value: Number, spec: str | None, name: str, where: str) -> str:
     check_finite(value, name, where)
+    direction, _, rest = (spec or "").partition(" ")
+    if direction in OUTWARD:
+        spec, value = rest.strip(), rounded_outward(value, direction, rest.strip(), name, where)
     try:
         text = format(value, spec) if spec else str(value) if isinstance(value, int) else f"{value:.3g}"
     except ValueError as error:

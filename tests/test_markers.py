@@ -1,6 +1,7 @@
 """The page-marker grammar and the citation index, as units: every error names the page and what is wrong.
 (The built site's own pages exercise the same code end to end in test_site.py and test_links.py.)"""
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -147,3 +148,48 @@ def test_negative_numbers_are_set_with_the_minus_sign_in_values_intervals_and_ex
     ref, _ = markers.living_number(markers.parse("{{ value: fig.d@state | .3f }}", "p")[0], numbers, "p")
     assert markers.state_texts(ref, {"fig.d@depth=1": -0.5, "fig.d@depth=2": 0.5}, "p") == \
         {"depth=1": "\u22120.500", "depth=2": "0.500"}  # the texts reactive.js shows, set alike
+
+
+@pytest.mark.parametrize("value, fmt, text", [
+    (0.01511, "up .3f", "0.016"), (0.015, "up .3f", "0.015"), (0.9768, "down .3f", "0.976"),
+    (0.00876, "up .1%", "0.9%"), (1.23e-5, "up .1e", "1.3e\u221205"), (9.96e-3, "up .1e", "1.0e\u221202"),
+    (-0.0123, "up .2f", "\u22120.01"), (-0.0123, "down .2f", "\u22120.02")])
+def test_a_bound_is_rounded_outward_so_it_holds_as_printed(value, fmt, text):
+    assert markers.expand_values(f"{{{{ value: fig.x | {fmt} }}}}", {"fig.x": value}, "p") == text
+
+
+def test_rounding_outward_needs_a_fixed_number_of_digits():
+    with pytest.raises(MarkerError, match=r"page q: living number 'fig.x' rounded up needs a format .*'.3g'"):
+        markers.expand_values("{{ value: fig.x | up .3g }}", {"fig.x": 0.5}, "page q")
+
+
+# A measured maximum after "within" or "at most" is an upper bound; a measured minimum after "at least" or
+# "above" a lower one. Rounded to nearest, 0.01511 printed "within 0.015" is false by a hair.
+BOUND = re.compile(r"\b(within|at most|never exceeds|no more than|at least|stays above)\s+(\{\{ value: ([^}|]*)\|\s*([^}]*)\}\})"
+                   r"(–\{\{ value: [^}|]*\|\s*([^}]*)\}\})?")
+
+
+def stated_bounds():
+    """(file, phrase, marker, its format, the format of a range's upper end) of every formatted living number
+    that follows a bound's words, in the pages and in the figures' captions and text alternatives."""
+    sources = sorted((ROOT / "docs").glob("*.md")) + sorted((ROOT / "figures_src" / "figures").glob("*.py"))
+    for path in sources:
+        text = re.sub(r'"\s*\n\s*"', "", path.read_text())  # a caption's string literals joined
+        text = re.sub(r"\s+", " ", text)
+        for match in BOUND.finditer(text):
+            yield path.name, match[1], match[3].strip(), match[4].strip(), (match[6] or "").strip() or None
+
+
+def test_a_measured_bound_in_the_prose_is_rounded_outward():
+    found = list(stated_bounds())
+    wrong = []
+    for name, phrase, marker, fmt, upper in found:
+        lower_bound = phrase in ("at least", "stays above")
+        if upper is not None:  # "within 1.9–4.1": the range's ends round apart
+            ok = fmt.startswith("down") and upper.startswith("up")
+        else:
+            ok = fmt.startswith("down" if lower_bound else "up")
+        if not ok:
+            wrong.append((name, phrase, marker, fmt, upper))
+    assert not wrong, f"bounds rounded to nearest (use 'up'/'down' formats): {wrong}"
+    assert len(found) >= 10, found  # the site's measured bounds, not a pattern that matches nothing

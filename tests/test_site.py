@@ -267,6 +267,16 @@ def test_a_link_opens_a_chart_in_its_state_and_ignores_invalid_values(browser, s
 
 
 @pytest.mark.browser
+def test_a_menu_takes_a_number_as_typed_by_hand(browser, site_url):
+    """A link written by hand with 1.0 for the menu's option 1 opens the chart at 1, not at its default."""
+    page, log = open_page(browser, site_url + "solutions/?residual-collapse.branch_var=1.0#fig-residual-collapse")
+    chart_svg(page, "residual-collapse")
+    chosen = page.eval_on_selector("#fig-residual-collapse .dl-chart",
+                                   "e => window.dlFigures.viewOf(e).signal('branch_var')")
+    assert chosen == 1 and log["errors"] == []
+
+
+@pytest.mark.browser
 def test_moving_a_slider_updates_the_link(browser, site_url):
     page, log = open_page(browser, site_url + "observation/")
     page.locator("#fig-collapse-similarity input[type=range]").evaluate(

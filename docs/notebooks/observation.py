@@ -246,7 +246,11 @@ assert abs(predicted - 1 / torch.pi) < 0.01 and abs(measured_64 - predicted) < 0
 # normalised arc-cosine kernel of degree 1 (Cho & Saul, 2009), `theory.arccos_map`:
 #
 # $$
-# c_{l+1} = \mathcal F(c_l),\qquad \mathcal F(c) = \frac{\sqrt{1 - c^2} + (\pi - \arccos c)\, c}{\pi}.
+# c_{l+1} = \mathcal F(c_l),
+# $$
+#
+# $$
+# \mathcal F(c) = \frac{\sqrt{1 - c^2} + (\pi - \arccos c)\, c}{\pi}.
 # $$
 #
 # Three of its values carry the whole story: $\mathcal F(0) = 1/\pi$, $\mathcal F(1) = 1$, and

@@ -84,11 +84,13 @@ METAINIT_STEPS = 30
 # $\varphi^l = \mathrm{relu}(\mathrm{BN}(h^l))$, with the statistics of the batch being fed and no learnable scale
 # or shift. The same seed gives the same weights with or without it. Batch norm subtracts exactly the shared mean
 # that chapter 2 called fake variance, so the cosines of $\mathrm{BN}(h^l)$ average $-1/(N-1)$ at every layer, and
-# one ReLU later (Yang et al., 2019; `theory.batch_norm_correlation`)
+# one ReLU later, at every depth $l \ge 1$ (Yang et al., 2019; `theory.batch_norm_correlation`),
 #
 # $$
-# \bar c_l \approx \mathcal F\!\left(-\tfrac{1}{N-1}\right) \xrightarrow[N\to\infty]{} \frac1\pi \qquad\text{at every depth } l \ge 1 .
+# \bar c_l \approx \mathcal F\!\left(-\tfrac{1}{N-1}\right),
 # $$
+#
+# which tends to $\mathcal F(0) = 1/\pi$ as $N \to \infty$.
 
 # %%
 x = gaussian_inputs(N_INPUTS, D_IN, seeded(0))
@@ -261,10 +263,10 @@ for label, branch_var, bn in cases:
         theory = residual_recursion(pairs, DEPTH, branch_var, q0)[1].mean(dim=1)
     rows += [{"layer": l, "network": label, "cosine": float(measured[l]), "theory": float(theory[l])}
              for l in range(DEPTH + 1)]
-    print(f"{label:>32}: c̄ at layer 10 {measured[10].item():.3f} (recursion {theory[10].item():.3f}), "
-          f"at layer {DEPTH} {measured[DEPTH].item():.3f} (recursion {theory[DEPTH].item():.3f})")
-print(f"{'plain':>32}: c̄ at layer 10 {profiles['plain'][10].item():.3f}, "
-      f"at layer {DEPTH} {profiles['plain'][DEPTH].item():.3f}")
+    print(f"{label}\n  c̄ at layer 10: {measured[10].item():.3f} (recursion {theory[10].item():.3f})\n"
+          f"  c̄ at layer {DEPTH}: {measured[DEPTH].item():.3f} (recursion {theory[DEPTH].item():.3f})")
+print(f"plain\n  c̄ at layer 10: {profiles['plain'][10].item():.3f}\n  c̄ at layer {DEPTH}: "
+      f"{profiles['plain'][DEPTH].item():.3f}")
 
 # %% [markdown]
 # **Look at** the green lines against the blue one: unscaled branches ($\alpha^2 = 1$) only delay the climb;

@@ -226,7 +226,7 @@ FIGURE = Figure(
         "most negative one (triangles), divided by the width n; grey: the infinite-width Gauss–Newton prediction. "
         "Second: the curvature the gradient step actually meets. Third: the top eigenvector is almost exactly the "
         "direction that moves every output up together (cosine at least "
-        "{{ value: curvature-by-depth.min_alignment_w256 | .3f }} at width 256), less so for narrow deep networks. Bottom: the condition number of the tangent kernel "
+        "{{ value: curvature-by-depth.min_alignment_w256 | down .3f }} at width 256), less so for narrow deep networks. Bottom: the condition number of the tangent kernel "
         "JJᵀ over these Gaussian inputs: bounded at infinite width, blowing up for narrow deep networks. Width 1024 and the "
         "deepest width-256 points have the kernel only (the Hessian would take too long to build)."
     ),
@@ -240,7 +240,7 @@ FIGURE = Figure(
         "{{ value: curvature-by-depth.theory_top_l64 | .1f }} at depth 64; width 64 measures "
         "{{ value: curvature-by-depth.top_l1_w64 | .2f }} and {{ value: curvature-by-depth.top_l64_w64 | .1f }}. "
         "The top eigenvector's cosine with the shift-all-outputs direction stays above "
-        "{{ value: curvature-by-depth.min_alignment | .2f }}. The kernel's condition number at infinite width "
+        "{{ value: curvature-by-depth.min_alignment | down .2f }}. The kernel's condition number at infinite width "
         "falls from {{ value: curvature-by-depth.theory_condition_l1 | .0f }} to "
         "{{ value: curvature-by-depth.theory_condition_l64 | .0f }}, while width 64 reaches "
         "{{ value: curvature-by-depth.condition_l64_w64 | .0f }} at depth 64."

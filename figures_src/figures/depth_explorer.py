@@ -231,8 +231,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                      alt.Tooltip("lr:Q", title="learning rate", format=".2g"), alt.Tooltip("runs:Q")]),
         alt.Chart(alt.InlineData(values=[{"loss": 0.5}, {"loss": p["threshold"]}])).mark_rule(
             color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH).encode(y=alt.Y("loss:Q", scale=loss_scale)),
+        # Between the 0.1 threshold and the axis: centred, the two lines sat on the threshold's rule.
         view("untrained").mark_text(fontSize=13, align="left").encode(
-            x=alt.value(12), y=alt.value(train_height / 2),
+            x=alt.value(12), y=alt.value(train_height * 0.7),
             text=alt.value(["no training runs at this depth",  # two lines: one is wider than a phone's column
                             f"(trained: {', '.join(map(str, p['trained_depths']))})"])),
     ).properties(height=train_height, title="(e) Training at its best learning rate")

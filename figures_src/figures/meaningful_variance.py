@@ -135,7 +135,7 @@ FIGURE = Figure(
     caption=(
         "Top: the meaningful share 1 − c̄ₗ on log-log axes, measured on {{ value: meaningful-variance.seeds }} networks per "
         "width ({{ value: meaningful-variance.n_inputs }} inputs of equal norm), against the exact recursion (grey dashed) "
-        "and its asymptote (dotted), which is within {{ value: meaningful-variance.asymptote_error_l50 | .1% }} of the "
+        "and its asymptote (dotted), which is within {{ value: meaningful-variance.asymptote_error_l50 | up .1% }} of the "
         "recursion at layer 50. A straight line of slope −2 is the 1/l² law. Bottom: the fraction of all neurons' second "
         "moment that varies across inputs. Bands and bars: 95% intervals of the means over networks. For infinite width it is (1 − c̄ₗ)(1 − 1/N) and keeps falling; a finite network "
         "stops falling where it meets the variance of the inputs' log-norms (dots), the scales s(x) that finite width "

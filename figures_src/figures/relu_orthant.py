@@ -85,7 +85,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     cosines_title = alt.Title(alt.expr(
         "['After the ReLU the cosine is never', 'negative, and above ρ', "
         "'ρ = ' + format(rho, '.1f') + ': 𝓕(ρ) = ' + format((sqrt(1 - rho * rho) + "
-        "(PI - acos(rho)) * rho) / PI, '.3f'), 'dots: sampled; grey dashed: 𝓕(ρ)']"))
+        "(PI - acos(rho)) * rho) / PI, '.4f'), 'dots: sampled; grey dashed: 𝓕(ρ)']"))
     return stacked([(pairs, pairs_title), (cosines, cosines_title)], rho, width=320, height=320)
 
 

@@ -4,7 +4,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import architecture_encodings, end_labels
+from figures_src.charts import architecture_encodings
 from figures_src.claims import Above, All, Below, Claim, Near
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import cosine_matrix, correlation_by_depth, off_diagonal
@@ -80,7 +80,9 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
     x = alt.X("layer:Q", title="layer l", scale=alt.Scale(domain=[0, depth], nice=False), axis=alt.Axis(tickCount=5))
     y = alt.Y("correlation:Q", title="mean cosine c̄ₗ of the stream hˡ", scale=alt.Scale(domain=[-0.05, 1.06], nice=False),
               axis=alt.Axis(values=[0, 0.2, 0.4, 0.6, 0.8, 1]))  # room above 1 for a label at any branch scale
-    color, dash, _ = architecture_encodings(ARCHITECTURES)
+    # A legend, not direct labels: at the default scale the two lines end 0.1 apart, and at α² = 1 a label
+    # above the residual line would sit on the plain curve; no place by the ends names its line in every state.
+    color, dash, _ = architecture_encodings(ARCHITECTURES[1:], orient="bottom", direction="horizontal", labelLimit=300)
     measured = data.transform_filter("isValid(datum.correlation)")
     tooltip = [alt.Tooltip("architecture:N", title="network"), alt.Tooltip("layer:Q"),
                alt.Tooltip("correlation:Q", title="measured", format=".4f"),
@@ -95,7 +97,6 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
             color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=2).encode(
             x=x, y="theory:Q", detail="architecture:N"),
         measured.mark_point(size=60, filled=True, opacity=0).encode(x=x, y=y, tooltip=tooltip),
-        end_labels(measured, "layer", "correlation", "architecture", "datum.architecture", color),
     ).add_params(scale_param).properties(
         width="container", height=theme.HEIGHT,
         title=alt.Title("Mean cosine of the residual stream vs depth",
@@ -124,7 +125,7 @@ FIGURE = Figure(
         "{{ value: residual-collapse.res_a0p01_l100 | .3f }} at layer 100; for α² = 0.1 to "
         "{{ value: residual-collapse.res_a0p1_l100 | .3f }}; for α² = 1 to {{ value: residual-collapse.res_a1_l100 | .3f }}, "
         "while the plain network's theory reaches {{ value: residual-collapse.plain_theory_l100 | .3f }}. With batch "
-        "norm in the branches the mean cosine never exceeds {{ value: residual-collapse.resbn_max_cosine | .3f }}. Measured curves "
+        "norm in the branches the mean cosine never exceeds {{ value: residual-collapse.resbn_max_cosine | up .3f }}. Measured curves "
         "follow the dashed recursions."
     ),
     claims=(

@@ -90,10 +90,10 @@ FIGURE = Figure(
     title="Plain and residual networks on the same circle of inputs",
     caption=(
         "Reference network, one random network per panel, on inputs x(θ) going once around a circle; each line is "
-        "one of {{ value: residual-function.outputs_shown }} random readouts, divided by its RMS. Top: plain He "
-        "networks flatten as depth grows: at depth {{ value: residual-function.depth }} the outputs mostly follow "
-        "one curve, the size of the last layer's representation, the same shape for every readout. Bottom: residual networks whose branches are "
-        "scaled by α² = 1/L keep most of the bumps of a shallow network at every depth. Over "
+        "one of {{ value: residual-function.outputs_shown }} random readouts, divided by its RMS. Plain He "
+        "networks (blue) flatten as depth grows: at depth {{ value: residual-function.depth }} the outputs mostly follow "
+        "one curve, the size of the last layer's representation, the same shape for every readout. Residual networks (green) whose branches "
+        "are scaled by α² = 1/L keep most of the bumps of a shallow network at every depth. Over "
         "{{ value: residual-function.networks }} networks, the share of an output's second moment that varies "
         "around the circle is {{ value: residual-function.varying_plain_l100 | ci .3f }} for the plain network at "
         "depth {{ value: residual-function.depth }} and {{ value: residual-function.varying_residual_l100 | ci .2f }} "

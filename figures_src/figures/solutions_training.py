@@ -95,6 +95,10 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         options=p["depths"], labels=[f"depth {d}" for d in p["depths"]], name="network depth L "))
     data = alt.Chart(table(rows)).transform_filter("datum.depth == depth")
     color, dash, _ = architecture_encodings(names, field="network", columns=2)
+    # Networks at the same rate and value (residual and residual + batch norm often are) nest, each a size
+    # smaller than the one drawn before it, instead of hiding one another.
+    nested = alt.Size("network:N", legend=None, scale=alt.Scale(
+        domain=names, range=[150 - 90 * k / max(len(names) - 1, 1) for k in range(len(names))]))
     low, high = min(p["lrs"]) / 2, max(p["lrs"]) * 6
     decades = [10.0 ** k for k in range(math.ceil(math.log10(low)), math.floor(math.log10(high)) + 1)]
     # Decades only, flush at the ends: a narrow panel has room for them and none runs into the y axis.
@@ -122,8 +126,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         finite.transform_filter("datum.stage == 'fine'").mark_errorbar(ticks=True).encode(
             x=x, y=alt.Y("loss_low:Q", title="", scale=alt.Scale(type="log", domain=[1e-7, 1e3], clamp=True)),
             y2="loss_high:Q", color=color),
-        loss.transform_filter("datum.stage == 'fine'").mark_point(size=90, filled=True).encode(
-            x=x, y=loss_y, color=color, tooltip=tooltip,
+        loss.transform_filter("datum.stage == 'fine'").mark_point(filled=True).encode(
+            x=x, y=loss_y, color=color, tooltip=tooltip, size=nested,
             shape=alt.condition("datum.best", alt.value("diamond"), alt.value("circle"))),
         loss.transform_filter("datum.diverged > 0").mark_point(shape="cross", size=70, filled=True, opacity=1).encode(
             x=x, y=loss_y, color=color, tooltip=tooltip),
@@ -144,8 +148,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         coarse.mark_line(strokeWidth=1.5, opacity=0.6, point=True).encode(x=x, y=y, color=color, strokeDash=dash),
         fine.mark_errorbar(ticks=True).encode(x=x, y=alt.Y("reached_share_ci_low:Q", title=""),
                                               y2="reached_share_ci_high:Q", color=color),
-        fine.mark_point(size=90, filled=True).encode(
-            x=x, y=y, color=color, shape=alt.condition("datum.best", alt.value("diamond"), alt.value("circle")),
+        fine.mark_point(filled=True).encode(
+            x=x, y=y, color=color, size=nested,
+            shape=alt.condition("datum.best", alt.value("diamond"), alt.value("circle")),
             tooltip=tooltip),
         coarse.mark_point(size=40, opacity=0).encode(x=x, y=y, tooltip=tooltip),
     ).properties(width="container", height=150,

@@ -145,7 +145,7 @@ FIGURE = Figure(
         "divided by the width. Top: Θ's top eigenvalue (vermillion), the direction \"move every output up together\": "
         "its eigenvector is close to the all-ones direction up to depth "
         "{{ value: tangent-kernel-split.max_depth_aligned }} (|cosine| at least "
-        "{{ value: tangent-kernel-split.min_alignment_to_l32 | .2f }} in every network), less so at depth "
+        "{{ value: tangent-kernel-split.min_alignment_to_l32 | down .2f }} in every network), less so at depth "
         "{{ value: tangent-kernel-split.depth }}, where the mean |cosine| is "
         "{{ value: tangent-kernel-split.alignment_l100 | ci .2f }}; and the mean of its other eigenvalues, the input-dependent "
         "directions (blue), by depth; solid for the whole network's kernel, dashed for the readout layer's alone; "

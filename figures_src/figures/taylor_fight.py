@@ -151,7 +151,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     bottom = alt.layer(bands, lines).properties(
         height=theme.HEIGHT - 110,
         title=alt.Title("The step η* vs depth", fontSize=13,
-                        subtitle=[f"mean of {p['seeds']} networks per depth, band: 95% CI",
+                        subtitle=[f"mean of {p['seeds']} networks per depth (band: 95% CI);",
                                   "networks with gᵀHg ≤ 0 left out"]))
     return alt.vconcat(top, bottom, spacing=18).resolve_scale(color="independent", strokeDash="independent")
 

@@ -8,6 +8,7 @@ import torch
 from figures_src import theme
 from figures_src.claims import Above, All, Below, Claim, Differs, Indistinguishable
 from figures_src.figure import Figure, Result, table
+from figures_src.markers import format_number  # a bound: rounded up, as the caption's
 from figures_src.experiments import collapse_runs
 from figures_src.measures import gram, gram_split
 from figures_src.model import gaussian_inputs, on_sphere, seeded
@@ -93,15 +94,17 @@ def chart(rows: list, p: dict) -> alt.LayerChart:
         tooltip=tooltip,
     )
     # The predicted boundary between the two parts (the predicted mean² share), drawn on each bar.
+    # 4 px thick: at 2.5 the tick was lost on the boundary between the two colours.
     boundary = base.transform_filter(f"datum.part == {json.dumps(FAKE)}").mark_tick(
-        color=theme.THEORY_COLOR, thickness=2.5).encode(x=x, y="predicted_share:Q", tooltip=tooltip)
+        color=theme.THEORY_COLOR, thickness=4).encode(x=x, y="predicted_share:Q", tooltip=tooltip)
     # The 95% interval over networks of the measured boundary is a few pixels at most: named, not drawn.
-    widest = max(r["share_ci_high"] - r["share_ci_low"] for r in rows if r["part"] == FAKE)
+    widest = format_number(max(r["share_ci_high"] - r["share_ci_low"] for r in rows if r["part"] == FAKE), "up .1%",
+                           "widest interval", "figure variance-decomposition")
     return alt.layer(bars, boundary).properties(
         width="container", height=theme.HEIGHT,
         title=alt.Title("A neuron's second moment over inputs, split",
                         subtitle=["grey tick: infinite-width prediction",
-                                  f"95% interval of the boundary: at most {widest:.1%}"]))
+                                  f"95% interval of the boundary: at most {widest}"]))
 
 
 FIGURE = Figure(
@@ -113,7 +116,7 @@ FIGURE = Figure(
         "{{ value: variance-decomposition.width }} and split into the squared mean over inputs (orange: the same for "
         "every input, \"fake\") and the variance across inputs (blue: what tells inputs apart). The 95% interval "
         "over networks of the boundary between them is at most "
-        "{{ value: variance-decomposition.max_boundary_ci_width | .1% }} of the bar, too thin to draw"
+        "{{ value: variance-decomposition.max_boundary_ci_width | up .1% }} of the bar, too thin to draw"
         "<span class='dl-screen-only'> (a bar's tooltip gives it)</span>. The variance share "
         "falls from {{ value: variance-decomposition.meaningful_share_l0 | .3f }} at the input to "
         "{{ value: variance-decomposition.meaningful_share_l1 | .3f }} after one layer, "

@@ -153,7 +153,9 @@
     }
     if (bind.input === "checkbox") return raw === "true" || raw === "false" ? { value: raw === "true" } : null;
     if (bind.options) {
-      var match = bind.options.filter(function (o) { return String(o) === raw; });
+      var match = bind.options.filter(function (o) {  // a number option also as typed by hand: 1.0 for 1
+        return String(o) === raw || (typeof o === "number" && raw.trim() !== "" && Number(raw) === o);
+      });
       return match.length ? { value: match[0] } : null;
     }
     return null;
