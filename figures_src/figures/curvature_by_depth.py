@@ -153,6 +153,7 @@ PANELS = {  # field: (axis title, scale, heading)
     "ntk_condition": ("condition number of the NTK", "log", "Conditioning of the tangent kernel"),
 }
 THEORY_KEY = {"top": "gauss_newton_top", "ntk_condition": "ntk_condition"}
+DECADES = [10.0 ** k for k in range(-6, 7)]
 # What each panel's caption sentence points at: (text, depth, value, text alignment).
 NOTES = {
     "top": [("grey: infinite-width Gauss–Newton", 1.1, 40, "left"), ("▽: most negative eigenvalue", 1.1, 0.002, "left")],
@@ -170,8 +171,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
               axis=alt.Axis(values=[1, 2, 4, 8, 16, 32, 64]))
     panels = []
     for key, (title, scale, heading) in PANELS.items():
-        y = alt.Y(f"{key}:Q", title=title,
-                  scale=alt.Scale(type="log") if scale == "log" else alt.Scale(zero=False, domain=[0.5, 1.0]))
+        y = alt.Y(f"{key}:Q", title=title,  # log panels labelled at decades: Vega's own picks skipped some
+                  scale=alt.Scale(type="log") if scale == "log" else alt.Scale(zero=False, domain=[0.5, 1.0]),
+                  axis=alt.Axis(values=DECADES) if scale == "log" else alt.Axis())
         networks = data.transform_filter(f"datum.source == 'network' && isValid(datum.{key})")
         tooltip = [alt.Tooltip("width:O"), alt.Tooltip("depth:Q"),
                    alt.Tooltip(f"{key}:Q", title="mean over networks", format=".4g"),

@@ -114,9 +114,11 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                       legend=line_legend(labelLimit=400, direction="vertical"))
     layers = data.transform_filter("datum.panel == 'layers' && datum.depth == depth")
     # Whole matrices only: at depth 2 a tick count of 3 makes d3 step by ½ ("1 2 2 3 3"); a count of L steps by 1.
-    x = alt.X("layer:Q", title="weight matrix Wˡ (L + 1: the readout)", scale=alt.Scale(nice=False, zero=False),
+    x = alt.X("layer:Q", title="weight matrix Wˡ (L + 1: the readout)",
+              scale=alt.Scale(nice=False, zero=False, padding=6),
               axis=alt.Axis(format="d", tickCount=alt.expr("min(toNumber(depth), 5)")))
-    y = alt.Y("norm:Q", title="gradient norm ÷ rms error (log scale)", scale=alt.Scale(type="log"))
+    y = alt.Y("norm:Q", title="gradient norm ÷ rms error (log scale)", scale=alt.Scale(type="log"),
+              axis=alt.Axis(values=[10.0 ** k for k in range(-4, 5)]))  # decades: Vega's picks skipped 10
     tooltip = [alt.Tooltip("kind:N", title="what"), alt.Tooltip("layer:Q", title="l"),
                alt.Tooltip("norm:Q", title=f"mean of {p['seeds']} networks", format=".3g"),
                alt.Tooltip("norm_ci_low:Q", title="95% CI low", format=".3g"),
@@ -133,7 +135,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                                                                   range=[theme.BLUE, "#009E73"]),
                               legend=alt.Legend(symbolOpacity=1))  # the lines' colours, not the error bars' tints
     depth_x = alt.X("depth:Q", title="depth L", scale=alt.Scale(type="log", domain=[1, max(p["share_depths"])],
-                                                               nice=False),
+                                                               nice=False, padding=6),  # end points whole
                     axis=alt.Axis(values=p["share_depths"]))
     share_y = alt.Y("share:Q", title="useful share (log scale)", scale=alt.Scale(type="log"))
     measured = share.transform_filter("datum.source == 'network'")

@@ -72,12 +72,13 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
 
 FIGURE = Figure(
     id="init-gain",
-    title="Only He's gain keeps the scale, and any bias speeds the collapse",
+    title="Without bias only He's gain keeps the scale; any bias speeds the collapse",
     caption=(
         "The infinite-width recursions for a weight variance $\\sigma_w^2$/fan-in and a bias variance $\\sigma_b^2$, from two "
-        "orthogonal inputs. Top: $q_l$ is constant only at $\\sigma_w^2 = 2$; at $\\sigma_w^2 = 1.6$ it has shrunk to "
+        "orthogonal inputs. Top, without bias: $q_l$ is constant only at $\\sigma_w^2 = 2$; at $\\sigma_w^2 = 1.6$ it has shrunk to "
         "{{ value: init-gain.q_l100_w16 | .1e }} by layer {{ value: init-gain.depth }}, at $\\sigma_w^2 = 2.4$ grown to "
-        "{{ value: init-gain.q_l100_w24 | .1e }}. Bottom: without bias the correlation does not depend on $\\sigma_w^2$ at all; "
+        "{{ value: init-gain.q_l100_w24 | .1e }}. A bias adds to $q_l$ at every layer: at $\\sigma_w^2 = 2$ it grows "
+        "linearly, below 2 it levels off at $\\sigma_b^2/(1 - \\sigma_w^2/2)$ instead of vanishing. Bottom: without bias the correlation does not depend on $\\sigma_w^2$ at all; "
         "a bias pushes it up at every layer. With $\\sigma_w^2 = 2$, the correlation first exceeds 0.99 at layer "
         "{{ value: init-gain.first_above_99pct_b00 }} without bias, at layer {{ value: init-gain.first_above_99pct_b10 }} "
         "with $\\sigma_b^2 = 0.1$ and at layer {{ value: init-gain.first_above_99pct_b50 }} with $\\sigma_b^2 = 0.5$."
@@ -95,7 +96,8 @@ FIGURE = Figure(
     alt_text=(
         "Two line charts against layer 0 to {{ value: init-gain.depth }} with sliders for the weight and bias variances. "
         "Top, log scale: the second moment qₗ, flat at {{ value: init-gain.he_q | .0f }} for He initialisation, "
-        "falling or rising geometrically for other weight variances. Bottom: the correlation cₗ, rising from 0 towards 1; "
+        "falling or rising geometrically for other weight variances without bias. Bottom: the correlation cₗ, rising "
+        "towards 1 (from 0 without bias, from above 0 with one); "
         "with weight variance 2/fan-in it reaches {{ value: init-gain.he_c_l10 | .3f }} at layer 10 without bias and "
         "{{ value: init-gain.bias10_c_l10 | .3f }} with bias variance 0.1."
     ),

@@ -79,7 +79,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     data = alt.Chart(table(drawn(rows, ["layer", "width", "source", "series", "value", "value_ci_low", "value_ci_high"],
                                  digits=3, codes=CODES)))
     color, dash, shape = width_encodings(p["widths"])
-    x = alt.X("layer:Q", title="layer l (log scale)", scale=alt.Scale(type="log", domain=[1, p["depth"]], nice=False),
+    x = alt.X("layer:Q", title="layer l (log scale)", scale=alt.Scale(type="log", domain=[1, p["depth"]], nice=False,
+                                                                      padding=6),  # the end points whole
               axis=alt.Axis(values=[v for v in (1, 2, 5, 10, 20, 50, 100, 200, 500) if v <= p["depth"]]))
     tooltip = [alt.Tooltip("layer:Q"), alt.Tooltip("width:O"), alt.Tooltip("value:Q", format=".3~e")]
     y_scale = alt.Scale(type="log", domain=[1e-3, 1], clamp=True)
@@ -121,7 +122,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         end_labels(pooled_lines, "layer", "value", "width", "'n = ' + datum.width", color),
         annotation("narrow: levels off on its floor", ("layer", 100), ("value", 0.7), align="right", dx=-3),
         annotation("∞ width keeps falling", ("layer", 100), ("value", 0.0016), align="right", dx=-3),
-    ).properties(height=theme.HEIGHT - 60, width=theme.STATIC_WIDTH - 90,
+    ).properties(height=theme.HEIGHT, width=theme.STATIC_WIDTH - 90,  # taller: room between the three widths' ends
                  title=alt.Title("Pooled across-input fraction 1 − 1ᵀG1/(N·tr G)",
                                  subtitle=["grey dashed: infinite width",
                                            "dots (floors): variance of log ‖φˡ(x)‖",

@@ -60,7 +60,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         size=22, opacity=0.75).encode(
         x=alt.X("u:Q", title="input a's pre-activation, one point per neuron", scale=square),
         y=alt.Y("v:Q", title="input b's pre-activation", scale=square),
-        color=alt.Color("stage:N", title=None, scale=stages, legend=alt.Legend(direction="vertical", labelLimit=300)),
+        color=alt.Color("stage:N", title=None, scale=stages, legend=alt.Legend(orient="top", direction="vertical", labelLimit=300)),  # by its panel
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("u:Q", format=".2f"), alt.Tooltip("v:Q", format=".2f")])
     pairs = alt.layer(orthant, points)
     pairs_title = alt.Title(alt.expr("['Each neuron: a pair of values,', 'before and after the ReLU; shaded: the', "
@@ -78,7 +78,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                  alt.Tooltip("v:Q", title="after (𝓕, theory)", format=".3f")])
     now = curve.transform_filter("abs(datum.c - rho) < 0.001")
     # From the top down to the curve: below it, at some ρ, a full-height rule would cross the diagonal's label.
-    marker = now.mark_rule(color=theme.ARCHITECTURE_COLORS["LSUV"], strokeWidth=2).encode(x=x, y="v:Q", y2=alt.datum(1))
+    # Grey and dotted, as a guide: in the orange of the pairs "after the ReLU" it read as data.
+    marker = now.mark_rule(color=theme.ANNOTATION_COLOR, strokeWidth=2, strokeDash=[2, 2]).encode(
+        x=x, y="v:Q", y2=alt.datum(1))
     labels = alt.Chart(alt.Data(values=[{"c": 0.95, "v": -0.35, "text": "no change (diagonal)"}])).mark_text(
         align="right", fontSize=12, color=theme.THEORY_COLOR).encode(x=x, y=y, text="text:N")
     cosines = alt.layer(identity, theory, measured, marker, labels)

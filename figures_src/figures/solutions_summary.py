@@ -102,6 +102,7 @@ FIGURE = Figure(
                                           Below("batch_norm_correlation", 0.5, interval=True))),
         Claim("init-leaves-collapse", All(Above("lsuv_correlation", 0.95, interval=True),
                                           Above("metainit_correlation", 0.95, interval=True))),
+        Claim("lsuv-sharper", Above("lsuv_lambda_max_ci_low", "plain_lambda_max_ci_high")),
         Claim("residual-useful-share", All(Differs("log10_useful_share_residual_minus_plain"),
                                            Above("log10_useful_share_residual_minus_plain", 0))),
     ),

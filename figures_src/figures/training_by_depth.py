@@ -264,11 +264,11 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     ).properties(height=110, title=alt.Title(f"Coarse sweep: {p['coarse_seeds']} networks per rate", fontSize=13))
 
     lr_rows = data.transform_filter("datum.panel == 'lr'")
-    lr_y = alt.Y("best_lr:Q", title="learning rate (log scale)", scale=alt.Scale(type="log", base=2),
+    lr_y = alt.Y("best_lr:Q", title="learning rate (log)", scale=alt.Scale(type="log", base=2),
                  axis=alt.Axis(format=".2~g"))
     bottom = alt.layer(
         lr_rows.mark_errorbar(ticks={"size": 12}, color=theme.THEORY_COLOR).encode(
-            x=depth_x, y=alt.Y("edge_ci_low:Q", title="learning rate (log scale)", scale=alt.Scale(type="log", base=2)),
+            x=depth_x, y=alt.Y("edge_ci_low:Q", title="learning rate (log)", scale=alt.Scale(type="log", base=2)),
             y2="edge_ci_high:Q"),
         lr_rows.mark_point(shape="diamond", filled=True, size=60, color=theme.THEORY_COLOR).encode(
             x=depth_x, y=alt.Y("edge:Q"),

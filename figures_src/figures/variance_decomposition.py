@@ -142,7 +142,7 @@ FIGURE = Figure(
     alt_text=(
         "Stacked bar chart over layers 0 to {{ value: variance-decomposition.depth }}: each bar is the second moment "
         "of a neuron over inputs, as shares, split into an orange mean-squared part and a blue variance part. The "
-        "dark part is {{ value: variance-decomposition.meaningful_share_l0 | .2f }} of the bar at layer 0, "
+        "blue part is {{ value: variance-decomposition.meaningful_share_l0 | .2f }} of the bar at layer 0, "
         "{{ value: variance-decomposition.meaningful_share_l1 | .2f }} at layer 1, "
         "{{ value: variance-decomposition.meaningful_share_l10 | .2f }} at layer 10 and "
         "{{ value: variance-decomposition.meaningful_share_l100 | .3f }} at layer 100. "
