@@ -60,7 +60,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         size=22, opacity=0.75).encode(
         x=alt.X("u:Q", title="input a's pre-activation, one point per neuron", scale=square),
         y=alt.Y("v:Q", title="input b's pre-activation", scale=square),
-        color=alt.Color("stage:N", title=None, scale=stages, legend=alt.Legend(orient="top", direction="vertical", labelLimit=300)),  # by its panel
+        color=alt.Color("stage:N", title=None, scale=stages,  # the legend above, by the panel it keys
+                        legend=alt.Legend(orient="top", direction="vertical", labelLimit=300)),
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("u:Q", format=".2f"), alt.Tooltip("v:Q", format=".2f")])
     pairs = alt.layer(orthant, points)
     pairs_title = alt.Title(alt.expr("['Each neuron: a pair of values,', 'before and after the ReLU; shaded: the', "
