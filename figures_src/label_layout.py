@@ -37,6 +37,7 @@ MAX_PERMUTED = 5  # labels in one plot up to which every order of placing them i
 HARD = 1000.0  # the cost of crossing one line segment, point, rule or text, or leaving the plot
 AMBIGUOUS = 200.0  # the cost of sitting nearer another line than the label's own
 BAND = 40.0    # the cost of covering a band (an area mark) entirely
+CLEARANCE = 2.5  # px kept free around a label being placed: a line just touching its letters reads as crossing
 GUIDE = 60.0   # the cost of crossing a faint guide rule (drawn translucent): the label's halo breaks it, legibly
 
 
@@ -251,8 +252,8 @@ def label_box(item: dict, offset: tuple[float, float], stretch: Stretch) -> Box:
     size = item.get("fontSize", 11)
     width = text_width(str(item.get("text", "")), size, True)
     x, y = item["x"], item["y"] + offset[1]
-    return Box(x + (offset[0] - width) * stretch.narrow, y - size / 2 - 1, x + offset[0] * stretch.wide,
-               y + size / 2 + 1)
+    return Box(x + (offset[0] - width) * stretch.narrow - CLEARANCE, y - size / 2 - CLEARANCE,
+               x + offset[0] * stretch.wide + CLEARANCE, y + size / 2 + CLEARANCE)
 
 
 Label = tuple[str, str]  # (label mark name, text): one label, in every control state that draws it
