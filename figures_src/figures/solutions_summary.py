@@ -7,7 +7,7 @@ import altair as alt
 import torch
 
 from figures_src.charts import mean_panels
-from figures_src.claims import Above, All, Below, Claim, Differs
+from figures_src.claims import Above, All, Below, Claim, Differs, Near
 from figures_src.experiments import NETWORKS, SETUP, SWEEP, runs_over_seeds, sweeps, value_key
 from figures_src.figure import Figure, Result
 from figures_src.stats import difference_ci, geometric_mean_ci, mean_ci
@@ -78,7 +78,8 @@ FIGURE = Figure(
         "eigenvalue, MetaInit's gradient quotient, and the loss after {{ value: solutions-summary.steps }} steps at "
         "each network's best learning rate (from the sweeps of the training figure); a run that diverged there is "
         "counted in its row, and the mean is over the others. Batch norm makes the loss invariant to the scale of the "
-        "weights before it, so its $\\lambda_\\max$ is not comparable with the others."
+        "weights before it, so its $\\lambda_\\max$ and gradient quotient are not comparable with the others. MetaInit "
+        "rescales the plain network's layers, so its cosine and useful share are the plain network's, run by run."
     ),
     params=PARAMS,
     compute=compute,
@@ -89,7 +90,9 @@ FIGURE = Figure(
         "LSUV, MetaInit. Mean cosine at the last layer: plain {{ value: solutions-summary.plain_correlation | .3f }}, "
         "batch norm {{ value: solutions-summary.batch_norm_correlation | .3f }}, residual "
         "{{ value: solutions-summary.residual_correlation | .3f }}, residual + batch norm "
-        "{{ value: solutions-summary.residual_batch_norm_correlation | .3f }}. Useful gradient share: plain "
+        "{{ value: solutions-summary.residual_batch_norm_correlation | .3f }}, LSUV "
+        "{{ value: solutions-summary.lsuv_correlation | .3f }}, MetaInit "
+        "{{ value: solutions-summary.metainit_correlation | .3f }}. Useful gradient share: plain "
         "{{ value: solutions-summary.plain_useful_share | .2e }}, residual "
         "{{ value: solutions-summary.residual_useful_share | .2e }}. Loss after training: plain "
         "{{ value: solutions-summary.plain_final_loss | .3f }}, residual "
@@ -103,6 +106,9 @@ FIGURE = Figure(
         Claim("init-leaves-collapse", All(Above("lsuv_correlation", 0.95, interval=True),
                                           Above("metainit_correlation", 0.95, interval=True))),
         Claim("lsuv-sharper", Above("lsuv_lambda_max_ci_low", "plain_lambda_max_ci_high")),
+        # the caption: MetaInit only rescales the plain network's layers, which no cosine or share sees
+        Claim("metainit-rescales-only", All(Near("metainit_correlation", "plain_correlation", 1e-9),
+                                            Near("metainit_useful_share", "plain_useful_share", 1e-6, relative=True))),
         Claim("residual-useful-share", All(Differs("log10_useful_share_residual_minus_plain"),
                                            Above("log10_useful_share_residual_minus_plain", 0))),
     ),
