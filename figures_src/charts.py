@@ -92,6 +92,7 @@ def architecture_encodings(names: list[str], field: str = "architecture",
 
 
 LABEL_OFFSET = "label_offset"  # [dx, dy] of a direct label; label_layout.place fills it in
+GUIDE_NAME = "guide"  # names a faint rule a label may cross (its halo breaks it); other rules, error bars too, not
 Position = str | alt.X | alt.Y  # a quantitative field, or the panel's own channel when it fixes its scale
 
 

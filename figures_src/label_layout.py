@@ -4,8 +4,8 @@
 [dx, dy] in pixels looked up by the label's text. `place` draws the chart's scene graph in each of its
 control states (Vega, through vl-convert: the same drawing as the static SVG), measures everything the labels
 could collide with, and chooses for every label the nearest offset where nothing is crossed in any state;
-bands (confidence intervals) and faint guide rules (translucent, such as one marking a control's value: the
-label's halo breaks them) cost a little, hard marks (lines, rules, points, text, the plot's edges) a lot.
+bands (confidence intervals) and faint guide rules (a rule mark named `guide…`, such as one marking a control's
+value: the label's halo breaks it) cost a little, hard marks (lines, rules, points, text, the plot's edges) a lot.
 
 A label is placed for the narrowest plot the site ever draws the spec in (`min_column`): its box is
 right-aligned at a fixed fraction of the plot's width and is at most as wide, in that fraction, as in the
@@ -22,7 +22,7 @@ from typing import Any
 
 import vl_convert
 
-from figures_src.charts import LABEL_OFFSET
+from figures_src.charts import GUIDE_NAME, LABEL_OFFSET
 from figures_src.theme import HALO
 
 MAX_COLUMN = 800  # px: wider than Material's widest content column
@@ -38,7 +38,7 @@ HARD = 1000.0  # the cost of crossing one line segment, point, rule or text, or 
 AMBIGUOUS = 200.0  # the cost of sitting nearer another line than the label's own
 BAND = 40.0    # the cost of covering a band (an area mark) entirely
 CLEARANCE = 2.5  # px kept free around a label being placed: a line just touching its letters reads as crossing
-GUIDE = 60.0   # the cost of crossing a faint guide rule (drawn translucent): the label's halo breaks it, legibly
+GUIDE = 60.0   # the cost of crossing a faint guide rule: the label's halo breaks it, legibly
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def collect(marks: list[dict], view: View, ox: float, oy: float) -> None:
             for i in filter(visible, items):
                 x, y = ox + i.get("x", 0), oy + i.get("y", 0)
                 segment = (x, y, ox + i.get("x2", i.get("x", 0)), oy + i.get("y2", i.get("y", 0)))
-                if min(i.get("opacity", 1), i.get("strokeOpacity", 1)) < 1:
+                if name.startswith(GUIDE_NAME):
                     view.guides.append(segment)
                 else:
                     view.segments.append(segment)

@@ -158,7 +158,7 @@ DECADES = [10.0 ** k for k in range(-6, 7)]
 NOTES = {
     "top": [("grey: infinite-width Gauss–Newton", 1.1, 40, "left"), ("▽: most negative eigenvalue", 1.1, 0.002, "left")],
     "alignment": [("≈ 1: the top direction", 1.1, 0.72, "left"), ("shifts every output together", 1.1, 0.66, "left"),
-                  ("narrow and deep: less so", 64, 0.77, "right")],  # below the deepest interval, above the "≈ 1" note
+                  ("narrow and deep: less so", 64, 0.6, "right")],  # low: width 64's label goes under its intervals
     "ntk_condition": [("∞ width, readout layer", 1.1, 3000, "left"), ("∞ width, whole network", 1.1, 20, "left")],
 }
 

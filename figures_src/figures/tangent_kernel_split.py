@@ -5,7 +5,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import end_labels, stacked
+from figures_src.charts import GUIDE_NAME, end_labels, stacked
 from figures_src.claims import All, Above, Claim, Differs
 from figures_src.figure import Figure, Result, table
 from figures_src.measures import empirical_ntk
@@ -115,7 +115,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                         f"datum.part == {SHIFT!r} ? 'top eigenvalue' : 'mean of the rest'", color,
                         at="datum.depth == 32")
     # Faint, under the labels: at depths 8 and 16 it runs through them, and their halos break it.
-    now = by_depth.transform_filter("datum.depth == toNumber(depth)").mark_rule(color=theme.THEORY_COLOR, opacity=0.5).encode(x=x)
+    now = by_depth.transform_filter("datum.depth == toNumber(depth)").mark_rule(
+        color=theme.THEORY_COLOR, opacity=0.5).encode(x=x).properties(name=f"{GUIDE_NAME}_depth")
     left = alt.layer(band, theory, line, now, labels)
     spectrum = data.transform_filter("datum.kind == 'spectrum' && datum.depth == toNumber(depth)").mark_bar().encode(
         x=alt.X("rank:O", title="eigenvector of the whole kernel, largest first",
