@@ -127,7 +127,8 @@ def haloed(data: alt.Chart, encoding: dict, **mark) -> alt.LayerChart:
     the end of what it labels (right-aligned, a little to the left), never clipped by the plot's edge."""
     plain = {key: value for key, value in encoding.items() if key != "color"}
     return alt.layer(
-        data.mark_text(**{key: value for key, value in mark.items() if key != "color"}, style=theme.HALO).encode(**plain),
+        data.mark_text(**{key: value for key, value in mark.items() if key not in ("color", "style")},
+                       style=theme.HALO).encode(**plain),
         data.mark_text(**mark).encode(**encoding))
 
 
@@ -138,8 +139,7 @@ def annotation(text: str, x: tuple[Position, float], y: tuple[Position, float], 
     (x_field, x_channel), (y_field, y_channel) = position(x[0], alt.X), position(y[0], alt.Y)
     return haloed(alt.Chart(alt.Data(values=[{x_field: x[1], y_field: y[1]}])),
                   {"x": x_channel, "y": y_channel, "text": alt.value(text)},
-                  align=align, baseline="middle", dx=dx, dy=dy, fontSize=11, fontStyle="italic",
-                  color=theme.ANNOTATION_COLOR)
+                  align=align, baseline="middle", dx=dx, dy=dy, fontSize=11, fontStyle="italic", style=theme.NOTE)
 
 
 ANGLE_DOMAIN = [0, 6.3]  # radians: the whole circle, 0 … 2π
@@ -186,15 +186,16 @@ def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, st
     networks and a bar over its 95% interval (`<field>_ci_low` … `<field>_ci_high`), in the colour and shape of
     the architecture named by `color_key` (one of `architectures`). Every panel has a row for every label, in
     line with the row names; a mean that is not a finite number is left out, and a row's `<field>_note` (such
-    as how many runs diverged) is written under its dot."""
+    as how many runs diverged) is written above its dot, ending at it."""
     data = alt.Chart(table(rows))
     color, _, shape = architecture_encodings(architectures, field="color_key")
     panels = []
     for i, (field, title, scale) in enumerate(measures):
         y = alt.Y(f"{row_field}:N", sort=labels, title=None, scale=alt.Scale(domain=labels),
                   axis=alt.Axis(labels=stacked or i == 0, ticks=stacked or i == 0, labelLimit=220, labelFontSize=12))
-        # A log panel's data span it from edge to edge: 8 px of room, or an interval ending on the axis looks cut.
-        x_scale = alt.Scale(type="log", padding=8) if scale == "log" else alt.Scale(domain=[0, 1])
+        # 8 px of room at each end: a log panel's data span it from edge to edge (an interval ending on the axis
+        # looks cut), and a mean cosine of 0 or 1 would sit on the axis or the plot's edge.
+        x_scale = alt.Scale(type="log", padding=8) if scale == "log" else alt.Scale(domain=[0, 1], padding=8)
         x = alt.X(f"{field}:Q", title=None, scale=x_scale,
                   axis=alt.Axis(tickCount=4, format="~g" if scale != "log" else ".0e"))
         tooltip = [alt.Tooltip(f"{row_field}:N", title="network"), alt.Tooltip("networks:Q"),
@@ -210,7 +211,7 @@ def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, st
             # over the grid.
             haloed(data.transform_filter(f"isValid(datum.{field}_note)"),
                    {"x": alt.X(f"{field}:Q", scale=x_scale), "y": y, "text": f"{field}_note:N"},
-                   align="right", baseline="bottom", dx=6, dy=-6, fontSize=10, color=theme.ANNOTATION_COLOR),
+                   align="right", baseline="bottom", dx=6, dy=-6, fontSize=10, style=theme.NOTE),
         ).properties(height=34 * len(labels), title=alt.Title(title if stacked else textwrap.wrap(title, 16), fontSize=12)))
     if stacked:
         return alt.vconcat(*panels, spacing=16)

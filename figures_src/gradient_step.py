@@ -2,6 +2,9 @@
 −η‖g‖², the second-order price ½η²gᵀHg, and what the step measurably removes of the loss and of its
 input-dependent part; and the chart of those terms along the step."""
 
+import json
+import math
+
 import altair as alt
 import torch
 
@@ -73,18 +76,35 @@ TERM_COLORS = [theme.FIRST_ORDER_COLOR, theme.SECOND_ORDER_COLOR, theme.THEORY_C
 TERM_DASHES = [[1, 0], [1, 0], theme.THEORY_DASH, [1, 0], [3, 2]]
 
 
+STEP_DOMAIN = (-1.0, 0.5)  # loss change ÷ L: a step that more than doubles the loss is cut off
+
+
 def step_lines(curve: alt.Chart, x: alt.X, eta_tooltip: alt.Tooltip, legend: alt.Legend,
-               measured_color: str | alt.ExprRef = theme.BLUE) -> alt.Chart:
+               measured_color: str | alt.ExprRef = theme.BLUE,
+               domain: alt.ExprRef | None = None) -> alt.Chart:
     """The lines of one step along −g against the step size x: `curve`'s rows carry `step_terms`' curve fields
     (first, second, model = their sum, measured, useful), each a loss change ÷ L, folded into one line per term.
     The measured change is drawn in `measured_color`, the colour of the network measured (an expression where a
-    control chooses it)."""
+    control chooses it), on STEP_DOMAIN or on `domain`, an expression (see `fitted_domain`)."""
     colors = [measured_color if term == MEASURED else color for term, color in zip(TERMS, TERM_COLORS)]
     label = " : ".join(f"datum.key == '{k}' ? '{t}'" for k, t in zip(TERM_KEYS, TERMS)) + " : ''"
     return curve.transform_fold(TERM_KEYS, as_=["key", "change"]).transform_calculate(term=label).mark_line(
         strokeWidth=2.2, clip=True).encode(
-        x=x, y=alt.Y("change:Q", title="loss change ΔL ÷ L", scale=alt.Scale(domain=[-1, 0.5])),
+        x=x, y=alt.Y("change:Q", title="loss change ΔL ÷ L", scale=alt.Scale(domain=domain or list(STEP_DOMAIN))),
         color=alt.Color("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=colors),
                         legend=legend),
         strokeDash=alt.StrokeDash("term:N", title=None, sort=TERMS, scale=alt.Scale(domain=TERMS, range=TERM_DASHES)),
         tooltip=["term:N", eta_tooltip, alt.Tooltip("change:Q", format=".4f", title="ΔL ÷ L")])
+
+
+def fitted_domain(curves: dict[str, list[dict]], key: str) -> alt.ExprRef:
+    """A y domain for `step_lines` that fits the curves shown: `curves` maps each value of the expression `key`
+    (the controls choosing them) to its rows; each domain spans its terms and 0, a tenth more, within
+    STEP_DOMAIN. On one fixed domain a deep network's changes, a few hundredths, were flat lines on the axis."""
+    def extent(rows: list[dict]) -> list[float]:
+        values = [r[k] for r in rows for k in TERM_KEYS
+                  if isinstance(r.get(k), float | int) and math.isfinite(r[k])] + [0.0]
+        pad = 0.1 * (max(values) - min(values))
+        return [round(max(STEP_DOMAIN[0], min(values) - pad), 4), round(min(STEP_DOMAIN[1], max(values) + pad), 4)]
+    table = {name: extent(rows) for name, rows in sorted(curves.items())}
+    return alt.expr(f"{json.dumps(table)}[{key}] || {list(STEP_DOMAIN)}")

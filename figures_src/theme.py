@@ -14,7 +14,8 @@ blue) a darker tone of the same hue stands in.
 * A depth L of plain networks, where depths are compared line by line, likewise (`DEPTH_COLORS`, `DEPTH_DASHES`).
 * Lines are named by direct labels at their ends (`charts.end_labels`) rather than by a far legend.
 * Theory is always a grey dashed line; annotations (text and rules pointing at what the caption asks the
-  reader to see) are grey too (`ANNOTATION_COLOR`).
+  reader to see) are grey too (`ANNOTATION_COLOR`; notes take the `NOTE` style, a darker or lighter grey
+  as the page is light or dark).
 
 tests/test_chart_style.py walks every exported spec and checks each colour scale against these mappings.
 """
@@ -56,6 +57,10 @@ ARCHITECTURE_SHAPES = {
 THEORY_COLOR = "#808080"
 THEORY_DASH = [6, 4]
 ANNOTATION_COLOR = "#808080"  # mid grey: readable on the light page and in dark mode alike
+# Notes (grey italic text in a plot) are small, so they take a stronger grey of each scheme, from a mark style.
+NOTE = "note"
+NOTE_COLORS = {"light": "#5c5c5c", "dark": "#b0b0b0"}
+MIN_TEXT_CONTRAST = 4.5  # WCAG 2 for small text
 
 # Plain networks of growing width: from sky blue through the plain blue and violet to magenta, dotted to solid.
 # Widths two doublings apart (64 and 256, as the notebooks compare them) differ in hue, not only in shade.
@@ -114,7 +119,7 @@ LIGHT = {
     "header": {"labelColor": "#1f1f1f", "titleColor": "#1f1f1f"},
     "text": {"color": "#1f1f1f"},
     "range": {"category": CATEGORICAL},
-    "style": {HALO: halo(LIGHT_BACKGROUND)},
+    "style": {HALO: halo(LIGHT_BACKGROUND), NOTE: {"color": NOTE_COLORS["light"], "fill": NOTE_COLORS["light"]}},
 }
 
 # Applied in the browser on top of a chart's own config when the page is in dark mode.
@@ -126,7 +131,7 @@ DARK = {
     "title": {"color": "#ececec", "subtitleColor": "#d0d0d0"},
     "header": {"labelColor": "#ececec", "titleColor": "#ececec"},
     "text": {"color": "#ececec"},
-    "style": {HALO: halo(DARK_BACKGROUND)},
+    "style": {HALO: halo(DARK_BACKGROUND), NOTE: {"color": NOTE_COLORS["dark"], "fill": NOTE_COLORS["dark"]}},
 }
 
 

@@ -165,6 +165,36 @@ def test_every_chart_draws_in_colours_that_read_on_both_pages(site_dir):
     assert not faint, f"colours below {theme.MIN_CONTRAST}:1 (figure, colour, page, contrast): {sorted(faint)}"
 
 
+def text_marks(node):
+    """Every text mark definition of a spec."""
+    if isinstance(node, list):
+        for item in node:
+            yield from text_marks(item)
+    elif isinstance(node, dict):
+        if isinstance(node.get("mark"), dict) and node["mark"].get("type") == "text":
+            yield node["mark"]
+        for key, value in node.items():
+            if key not in ("config", "data", "datasets"):
+                yield from text_marks(value)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_notes_are_small_text_that_reads_on_their_page(scheme):
+    background = {"light": theme.LIGHT_BACKGROUND, "dark": theme.DARK_BACKGROUND}[scheme]
+    config = theme.LIGHT if scheme == "light" else theme.DARK
+    assert contrast(config["style"][theme.NOTE]["fill"], background) >= theme.MIN_TEXT_CONTRAST
+
+
+def test_every_italic_note_takes_the_note_style_of_the_page(site_dir):
+    """A note coloured in its spec keeps that colour on both pages; from the style, it takes the page's grey."""
+    fixed = sorted({fid for fid, spec in exported_specs(site_dir).items() for mark in text_marks(spec)
+                    if mark.get("fontStyle") == "italic" and "color" in mark})
+    assert not fixed, f"italic notes with their own colour, not the note style: {fixed}"
+    notes = [mark for spec in exported_specs(site_dir).values() for mark in text_marks(spec)
+             if theme.NOTE in ([mark.get("style")] if isinstance(mark.get("style"), str) else mark.get("style", []))]
+    assert len(notes) >= 10, f"only {len(notes)} notes take the note style"
+
+
 def axis_labels(node):
     """The tick labels of each axis in a Vega scene graph, in drawing order."""
     if isinstance(node, dict):

@@ -18,7 +18,7 @@ from figures_src.cache import shared_runs
 from figures_src.charts import line_legend
 from figures_src.experiments import NETWORKS, SETUP, SWEEP, build, runs_over_seeds, single_thread, sweeps, task, value_key
 from figures_src.figure import Figure, Result, table
-from figures_src.gradient_step import step_lines, step_terms
+from figures_src.gradient_step import fitted_domain, step_lines, step_terms
 from figures_src.markers import state_name
 from figures_src.measures import gram, pooled_variance_fraction
 from figures_src.model import great_circle, on_sphere, seeded
@@ -208,6 +208,10 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     collapse = by_layer("cbar", "theory", "mean cosine c̄ₗ", "(b) Collapse: mean cosine between inputs")
     share = by_layer("share", "share_theory", "meaningful share", "(c) Meaningful share of the second moment")
 
+    curves: dict[str, list[dict]] = {}
+    for r in rows:
+        if r["kind"] == "step":
+            curves.setdefault(f"{r['architecture']} {r['depth']}", []).append(r)
     step = step_lines(
         view("step"), alt.X("eta_rel:Q", title="step size η ÷ η* (the model's best step)",
                             scale=alt.Scale(nice=False), axis=alt.Axis(tickCount=6)),
@@ -215,6 +219,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         line_legend(orient="bottom", direction="vertical", labelLimit=300),
         measured_color=alt.expr(" : ".join(f"architecture == '{a}' ? '{theme.ARCHITECTURE_COLORS[a]}'"
                                            for a in ARCHITECTURES) + f" : '{theme.BLUE}'"),  # the network's own
+        domain=fitted_domain(curves, "architecture + ' ' + depth"),
     ).properties(height=height + 20, title="(d) One step: first against second order")
 
     train_x = alt.X("step:Q", title="gradient-descent step", scale=alt.Scale(domain=[0, p["steps"]], nice=False))
@@ -257,8 +262,8 @@ FIGURE = Figure(
         "([Reasons](reasons.md), [Solutions](solutions.md)). (c) The meaningful share, the across-input part of "
         "the second moment, on the inputs rescaled to one norm; its infinite-width value is (1 − c̄ₗ)(1 − 1/N), and "
         "at this width a spread of the representations' norms keeps it above ([Reasons](reasons.md)). (d) One "
-        "step along the negative gradient of one network, against the step size: the first-order gain, the "
-        "second-order price, their sum, and what the step measurably removes of the loss and of its "
+        "step along the negative gradient of one network, against the step size, on a vertical scale that fits "
+        "the setting shown: the first-order gain, the second-order price, their sum, and what the step measurably removes of the loss and of its "
         "input-dependent part, the part a shift of all outputs cannot fit ([Consequences](consequences.md)). "
         "(e) Gradient descent for {{ value: depth-explorer.steps }} steps at the network's best learning rate (the "
         "sweeps of [Solutions](solutions.md)): the mean loss of {{ value: depth-explorer.seeds }} runs and their "

@@ -121,7 +121,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     # The model's best decrease between the title and the plot: inside it, a curve crosses any fixed corner at
     # some depth (the second-order parabola leaves through the top-left at depths 2 and 8).
     value = optimum.transform_calculate(note="'◆ model at η*: ' + format(datum.change, '.3f')").mark_text(
-        align="left", baseline="bottom", fontSize=12, color=theme.ANNOTATION_COLOR).encode(
+        align="left", baseline="bottom", fontSize=12, style=theme.NOTE).encode(
         x=alt.value(0), y=alt.value(-4), text="note:N")
     top = alt.layer(curves, rule, point, value).add_params(depth).properties(
         height=theme.HEIGHT - 40, title=alt.Title(alt.expr("'One step along −g, depth L = ' + depth"), offset=20))
