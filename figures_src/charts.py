@@ -218,6 +218,14 @@ def mean_panels(rows: list[Row], labels: list[str], measures: list[tuple[str, st
     return alt.hconcat(*panels, spacing=12)  # titles in two lines: apart, and the row fits a laptop column
 
 
+def two_by_row(views: list, stacked: bool, spacing: int) -> alt.VConcatChart | alt.ConcatChart:
+    """Views one above another in a narrow column (`stacked`), two by row in a wide one: one above another,
+    five views made a chart too tall for a screen, and printed on a page its text shrank to a few points."""
+    if stacked:
+        return alt.vconcat(*views, spacing=spacing)
+    return alt.concat(*views, columns=2, spacing=spacing)
+
+
 def stacked(panels: list[tuple[alt.Chart | alt.LayerChart, alt.Title]], control: alt.Parameter,
             width: int, height: int) -> alt.VConcatChart:
     """Panels of one size, each with its title, one above the other (readable at phone width) and driven by

@@ -121,8 +121,10 @@ def test_reading_down_a_chapter_shifts_nothing_in_view(browser, site_url, width)
 
 def test_static_svgs_reserve_their_size_and_load_lazily(site_dir):
     html = (site_dir / CHAPTER / "index.html").read_text()
-    images = re.findall(r'<img class="dl-static"[^>]*>', html)
-    assert len(images) == len(re.findall(r'<div class="dl-chart"', html)) == 6
+    images = re.findall(r'<img class="dl-static[^"]*"[^>]*>', html)
+    stacked = [tag for tag in images if "dl-stacked" in tag]  # a chart laid out for a narrow column too
+    assert len(images) - len(stacked) == len(re.findall(r'<div class="dl-chart"', html)) == 6
+    assert len(stacked) >= 1
     for tag in images:
         assert 'loading="lazy"' in tag
         width, height = int(re.search(r'width="(\d+)"', tag)[1]), int(re.search(r'height="(\d+)"', tag)[1])
@@ -232,3 +234,24 @@ def test_a_facet_with_a_narrow_layout_transposes_in_a_phone_column(browser, site
                                         "ls => ls.map(l => l.getBoundingClientRect().width)")
     assert len(lines) == 6 * 3 and min(lines) > 110, lines  # six panels of three readouts, each across its panel
     narrow.close()
+
+
+def test_five_views_go_two_by_row_in_a_wide_column_and_one_above_another_on_a_phone(browser, site_url):
+    """depth-explorer: five views, one above another, were taller than a laptop's screen and printed with text
+    of a few points; in a wide column they go two by row (the PDF's page too), on a phone one above another."""
+    figure = "depth-explorer"
+    for width, right_hand in ((1280, ["(b)", "(d)"]), (390, [])):
+        page, _ = opened_at(browser, site_url, figure, width)
+        page.eval_on_selector(f"#fig-{figure} .dl-chart", "e => window.dlFigures.draw(e)")
+        chart = page.eval_on_selector(f"#fig-{figure} .dl-chart", "e => [e.getBoundingClientRect().left, e.clientWidth]")
+        titles = page.eval_on_selector_all(  # each view's title, "(a) …" to "(e) …", and where it starts
+            f"#fig-{figure} .dl-chart-view svg .role-title-text text", """ts => ts.filter(t => /^\\([a-e]\\)/.test(t.textContent))
+                .map(t => [t.textContent.slice(0, 3), t.getBoundingClientRect().left, t.getBoundingClientRect().top])""")
+        assert [name for name, _, _ in titles] == ["(a)", "(b)", "(c)", "(d)", "(e)"], titles
+        assert [name for name, left, _ in titles if left - chart[0] > chart[1] / 3] == right_hand, (width, titles)
+        tops = [top for _, _, top in titles]
+        below = [b > a + 40 for a, b in zip(tops, tops[1:])]  # a row lower (a title of two lines starts higher)
+        assert below == ([False, True, False, True] if right_hand else [True] * 4), (width, titles)
+        svg_width = page.eval_on_selector(f"#fig-{figure} .dl-chart-view svg", "s => s.getBoundingClientRect().width")
+        assert chart[1] - 40 <= svg_width <= chart[1] + 0.5, (width, svg_width, chart)  # the views fill the column
+        page.close()

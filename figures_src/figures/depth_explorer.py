@@ -7,6 +7,7 @@ their instruments and at depths 10 and 100 their learning-rate sweeps are the ru
 already computed, taken from the shared cache.
 """
 
+import functools
 import math
 
 import altair as alt
@@ -15,7 +16,7 @@ import torch
 from figures_src import theme
 from figures_src.claims import Above, All, Below, Claim, Differs, Equals
 from figures_src.cache import shared_runs
-from figures_src.charts import line_legend
+from figures_src.charts import line_legend, two_by_row
 from figures_src.experiments import NETWORKS, SETUP, SWEEP, build, runs_over_seeds, single_thread, sweeps, task, value_key
 from figures_src.figure import Figure, Result, table
 from figures_src.gradient_step import fitted_domain, step_lines, step_terms
@@ -161,7 +162,7 @@ def compute(p: dict) -> Result:
     return Result(rows, values, summary=summary)
 
 
-def chart(rows: list, p: dict) -> alt.VConcatChart:
+def chart(rows: list, p: dict, stacked: bool = False) -> alt.VConcatChart | alt.ConcatChart:
     depth = alt.param(name="depth", value=p["default_depth"], bind=alt.binding_radio(
         options=p["depths"], name="depth L "))
     architecture = alt.param(name="architecture", value=p["default_architecture"], bind=alt.binding_radio(
@@ -243,7 +244,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                             f"(trained: {', '.join(map(str, p['trained_depths']))})"])),
     ).properties(height=train_height, title="(e) Training at its best learning rate")
 
-    return alt.vconcat(circle, collapse, share, step, training, spacing=22).add_params(
+    return two_by_row([circle, collapse, share, step, training], stacked, spacing=22).add_params(
         depth, architecture).resolve_scale(color="independent", strokeDash="independent")
 
 
@@ -273,6 +274,7 @@ FIGURE = Figure(
     params=PARAMS,
     compute=compute,
     chart=chart,
+    stacked_chart=functools.partial(chart, stacked=True),
     alt_text=(
         "Five charts stacked, with a depth control ({{ value: depth-explorer.min_depth }} to "
         "{{ value: depth-explorer.max_depth }}) and a network control (plain, batch norm, "

@@ -110,11 +110,13 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     theory = by_depth.mark_line(color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=1.3).encode(
         x=x, y="theory:Q", detail="kernel:N", order="part:N")
     # Colour tells the top eigenvalue from the rest, dash the kernel (as the subtitle says): one label per
-    # colour, on the whole network's line at depth 32, where the lines run furthest apart.
-    labels = end_labels(by_depth.transform_filter(f"datum.kernel == {KERNELS['whole']!r}"), x, y, "part",
-                        f"datum.part == {SHIFT!r} ? 'top eigenvalue' : 'mean of the rest'", color,
-                        at="datum.depth == 32")
-    # Faint, under the labels: at depths 8 and 16 it runs through them, and their halos break it.
+    # colour, at the end of its outermost line, where nothing lies beyond it (the top eigenvalue on the whole
+    # network's line, the rest on the readout's); inside the bundle, a label sat nearer the other colour's lines.
+    outermost = (f"datum.part == {SHIFT!r} ? datum.kernel == {KERNELS['whole']!r} "
+                 f": datum.kernel == {KERNELS['readout']!r}")
+    labels = end_labels(by_depth.transform_filter(outermost), x, y, "part",
+                        f"datum.part == {SHIFT!r} ? 'top eigenvalue' : 'mean of the rest'", color)
+    # Faint, under the labels: where it runs through one (the depth chosen in the menu), the halo breaks it.
     now = by_depth.transform_filter("datum.depth == toNumber(depth)").mark_rule(
         color=theme.THEORY_COLOR, opacity=0.5).encode(x=x).properties(name=f"{GUIDE_NAME}_depth")
     left = alt.layer(band, theory, line, now, labels)

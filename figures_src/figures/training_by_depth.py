@@ -9,6 +9,7 @@ no step count (NaN in the rows, never the step budget). Depths are compared at e
 one shared rate (the best for the shallowest depth), with the same `seeds` networks per depth; the tuned rate
 is shown next to 2/λ_max of the Hessian at initialisation."""
 
+import functools
 import json
 import math
 
@@ -16,7 +17,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import haloed, line_legend
+from figures_src.charts import haloed, line_legend, two_by_row
 from figures_src.claims import Above, All, Below, Claim, Differs, Equals
 from figures_src.curvature import HessianOperator, lanczos
 from figures_src.figure import Figure, Result, table
@@ -188,7 +189,7 @@ def compute(p: dict) -> Result:
     return Result(rows, values, summary=summary)
 
 
-def chart(rows: list, p: dict) -> alt.VConcatChart:
+def chart(rows: list, p: dict, stacked: bool = False) -> alt.VConcatChart | alt.ConcatChart:
     data = alt.Chart(table(rows))
     setting = alt.param(name="setting", value=TUNED,
                         bind=alt.binding_select(options=[TUNED, FIXED], labels=[LABELS[TUNED], LABELS[FIXED]],
@@ -280,7 +281,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     ).properties(height=140, title=alt.Title(  # as tall as its rotated axis title
         "Best rate (blue) next to 2/λₘₐₓ at initialisation", subtitle="grey: mean, 95% CI", fontSize=13))
     # Each panel names its own lines: the loss curves and the sweep get a depth legend (colour and dash) each.
-    return alt.vconcat(top, bars, steps_panel, bottom, sweep_panel, spacing=18).resolve_scale(
+    return two_by_row([top, bars, steps_panel, bottom, sweep_panel], stacked, spacing=18).resolve_scale(
         color="independent", strokeDash="independent")
 
 
@@ -293,21 +294,22 @@ FIGURE = Figure(
         "{{ value: training-by-depth.shallowest }} to {{ value: training-by-depth.deepest }}. Each depth has its own "
         "learning-rate sweep: {{ value: training-by-depth.grid_size }} powers of 2 from "
         "{{ value: training-by-depth.lr_min | .4f }} to {{ value: training-by-depth.lr_max }} with "
-        "{{ value: training-by-depth.coarse_seeds }} networks each (bottom), then "
+        "{{ value: training-by-depth.coarse_seeds }} networks each (the coarse sweep), then "
         "{{ value: training-by-depth.seeds }} networks at the best rate and its neighbours, extended until the best is "
         "bracketed by rates that do worse. A run *reached* "
         "the threshold {{ value: training-by-depth.threshold }} within {{ value: training-by-depth.steps }} steps, "
         "*diverged* (non-finite loss or final loss above {{ value: training-by-depth.diverged_factor }}× the initial "
-        "one), or *stalled*. Top: the loss of the median run at each depth's best rate or at the shared rate "
-        "{{ value: training-by-depth.fixed_lr }} (menu; dotted: the loss of predicting the mean, dashed: the "
-        "threshold). Then: outcomes; steps to the threshold at the best rate; the best rate next to $2/\\lambda_\\max$ of the "
-        "Hessian at initialisation."
+        "one), or *stalled*. The five charts, in reading order: the loss of the median run at each depth's best "
+        "rate or at the shared rate {{ value: training-by-depth.fixed_lr }} (menu; dotted: the loss of predicting "
+        "the mean, dashed: the threshold); outcomes; steps to the threshold at the best rate; the best rate next to "
+        "$2/\\lambda_\\max$ of the Hessian at initialisation; and the coarse sweep."
     ),
     params=PARAMS,
     compute=compute,
     chart=chart,
+    stacked_chart=functools.partial(chart, stacked=True),
     alt_text=(
-        "Four charts. Median loss curves of gradient descent for depths {{ value: training-by-depth.shallowest }} to "
+        "Five charts. Median loss curves of gradient descent for depths {{ value: training-by-depth.shallowest }} to "
         "{{ value: training-by-depth.deepest }}; bars of run outcomes (reached, stalled, diverged) per depth at each "
         "depth's best rate and at the shared rate {{ value: training-by-depth.fixed_lr }}, where "
         "{{ value: training-by-depth.reached_fixed_l32 }} of {{ value: training-by-depth.seeds }} networks of depth 32 "

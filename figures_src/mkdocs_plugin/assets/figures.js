@@ -71,6 +71,7 @@
   function viewsInRow(spec, view) {
     if (spec.hconcat) return spec.hconcat.length;
     if (spec.vconcat) return 1;
+    if (spec.concat) return Math.min(spec.columns || spec.concat.length, spec.concat.length);
     if (spec.facet && spec.facet.column && view) {
       try { return view.data("column_domain").length; } catch (error) { return 0; }
     }
@@ -84,7 +85,7 @@
   function sizedViews(spec, width, perRow, overhang) {
     var sized = JSON.parse(JSON.stringify(spec));
     var each = Math.max(MIN_VIEW_WIDTH, Math.floor((width - overhang) / perRow));
-    (sized.hconcat || sized.vconcat || []).forEach(function (view) { view.width = each; });
+    (sized.hconcat || sized.vconcat || sized.concat || []).forEach(function (view) { view.width = each; });
     if (sized.facet) sized.spec.width = each;
     return { spec: sized, viewWidth: each };
   }
@@ -124,7 +125,7 @@
   }
 
   // Charts whose views get their widths from the column (figures.js), not from Vega-Lite's "container".
-  function fitsByWidth(spec) { return Boolean(spec.vconcat || spec.hconcat || spec.facet); }
+  function fitsByWidth(spec) { return Boolean(spec.vconcat || spec.hconcat || spec.concat || spec.facet); }
 
   // Bound params (sliders, menus) of a spec, with their bindings, from every nested view.
   function boundParams(spec) {
