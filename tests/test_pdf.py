@@ -23,8 +23,10 @@ from tests.conftest import PDF, ROOT
 
 CHAPTER_PDFS = site_extra(ROOT)["chapter_pdfs"]
 PUBLISHED = site_url_of(ROOT)
-# What a reader cannot do on paper. "slider" alone may describe the web site; these ask the reader to act.
-INTERACTION_HINT = re.compile(r"\b(?:hover\w*|drag\w*|click\w*|move (?:the|a) slider|on the slider)\b", re.I)
+# What a reader cannot do on paper. "sliders and menus" may describe the web site; these ask the reader to act
+# or point at a control that paper does not have.
+INTERACTION_HINT = re.compile(r"\b(?:hover\w*|drag\w*|click\w*|move (?:the|a) slider|on the slider|choose (?:a|the)"
+                              r"|menu)\b|\(slider\)", re.I)
 MIN_PAGE_TEXT = 80  # characters, the running "Page n" included: less than one line of text and no chart
 MIN_CHART_OPERATORS = 200  # path operators in a page's content: a vector chart draws thousands
 

@@ -252,7 +252,7 @@ FIGURE = Figure(
     id="depth-explorer",
     title="Depth, collapse, the gradient step and training, in one chart",
     caption=(
-        "Choose a depth and a network; all five views follow. Chapter 4's networks: width "
+        "<span class='dl-screen-only'>Choose a depth and a network; all five views follow.</span><span class='dl-print-only'>Shown at its default setting; on the site, a depth and a network are chosen and all five views follow.</span> Chapter 4's networks: width "
         "{{ value: depth-explorer.width }}, He weights, residual branches scaled by α² = 1/L, measured on the "
         "{{ value: depth-explorer.n_samples }} inputs of a teacher regression task, {{ value: depth-explorer.seeds }} "
         "networks per setting (bands in (b) and (c): 95% intervals over them; grey dashed: infinite-width theory). "

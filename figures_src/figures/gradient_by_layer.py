@@ -166,7 +166,7 @@ FIGURE = Figure(
         "{{ value: gradient-by-layer.input_correlation }}); mean of "
         "{{ value: gradient-by-layer.seeds }} networks (band and bars: 95% interval of the mean). Top: for every weight matrix, the "
         "norm of the batch gradient (the mean of the per-example gradients) and the mean norm of the per-example "
-        "gradients, both divided by the network's rms error; choose the depth in the menu. Bottom: the useful share, how much gradient a zero-mean error "
+        "gradients, both divided by the network's rms error<span class='dl-screen-only'>; choose the depth in the menu</span>. Bottom: the useful share, how much gradient a zero-mean error "
         "pattern produces relative to a uniform one of the same size (ratio of squared norms), for the readout "
         "weights alone and for all weights; grey dashed: infinite width."
     ),

@@ -97,7 +97,7 @@ FIGURE = Figure(
     title="A ReLU folds every pair of values into the positive orthant",
     caption=(
         "Theory and sampled neurons, no network. Top: for two inputs whose pre-activations have cosine ρ "
-        "(slider), each point is one neuron's pair of values; the ReLU moves every point with a negative "
+        "<span class='dl-screen-only'>(slider)</span><span class='dl-print-only'>(given in the lower panel's title)</span>, each point is one neuron's pair of values; the ReLU moves every point with a negative "
         "coordinate onto an axis of the shaded quarter, where no product of the two values is negative. Bottom: "
         "the cosine after the ReLU against the cosine before, sampled over "
         "{{ value: relu-orthant.neurons }} neurons (dots) and the arc-cosine map 𝓕 (grey dashed): it lies above "

@@ -110,7 +110,7 @@ FIGURE = Figure(
         "Mean cosine c̄ₗ between the residual streams hˡ of {{ value: residual-collapse.n_inputs }} random inputs, "
         "for hˡ = hˡ⁻¹ + α·Wˡ relu(hˡ⁻¹) (green) and with batch norm in the branch (pink), width "
         "{{ value: residual-collapse.width }}, {{ value: residual-collapse.seeds }} networks each (band: 95% "
-        "interval over networks). Grey dashed: the recursions of the text. Choose the branch scale: with α² = 1 the stream still "
+        "interval over networks). Grey dashed: the recursions of the text. <span class='dl-screen-only'>Choose the branch scale: with</span><span class='dl-print-only'>With</span> α² = 1 the stream still "
         "collapses ({{ value: residual-collapse.res_a1_l100 | .3f }} at layer 100), only more slowly than the plain "
         "network (dotted, {{ value: residual-collapse.plain_theory_l100 | .3f }}); with α² = 1/L it ends at "
         "{{ value: residual-collapse.res_a0p01_l100 | .3f }} (recursion: "

@@ -164,7 +164,7 @@ FIGURE = Figure(
     caption=(
         "Full-batch gradient descent for {{ value: solutions-training.steps }} steps on the teacher regression task of "
         "chapter 3 ({{ value: solutions-training.n_samples }} inputs; a constant prediction has loss ½), width "
-        "{{ value: solutions-training.width }}; choose the depth. Every network gets its own learning-rate sweep: a "
+        "{{ value: solutions-training.width }}<span class='dl-screen-only'>; choose the depth</span>. Every network gets its own learning-rate sweep: a "
         "coarse grid of {{ value: solutions-training.rates }} rates from {{ value: solutions-training.smallest_lr }} to "
         "{{ value: solutions-training.largest_lr }} ({{ value: solutions-training.coarse_seeds }} seeds each, lines), "
         "then {{ value: solutions-training.seeds }} seeds at the best coarse rate and at √10 below and above it (dots "

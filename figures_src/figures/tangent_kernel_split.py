@@ -156,7 +156,7 @@ FIGURE = Figure(
         "the top eigenvalue is {{ value: tangent-kernel-split.whole_ratio_l1 | ci .1f }} times the mean of the "
         "others at depth 1 and {{ value: tangent-kernel-split.whole_ratio_l100 | ci .1f }} times at depth "
         "{{ value: tangent-kernel-split.depth }}; for the readout layer the input-dependent part falls away. Bottom: the whole kernel's "
-        "spectrum at one depth (menu): one large eigenvalue, then the rest."
+        "spectrum at one depth<span class='dl-screen-only'> (menu)</span>: one large eigenvalue, then the rest."
     ),
     params=PARAMS,
     claims=(

@@ -168,7 +168,7 @@ FIGURE = Figure(
         "{{ value: taylor-fight.default_depth }} this network's measured decrease at η\\* is "
         "{{ value: taylor-fight.shown_delivered_l32 | .0% }} of the predicted one. This panel shows one network. The light-blue dotted line is the "
         "measured change of the input-dependent part of the loss, the part a constant shift of the outputs cannot "
-        "remove. Choose the depth in the menu. Bottom, mean of {{ value: taylor-fight.seeds }} networks per depth "
+        "remove.<span class='dl-screen-only'> Choose the depth in the menu.</span> Bottom, mean of {{ value: taylor-fight.seeds }} networks per depth "
         "(band: 95% interval; the few networks with gᵀHg ≤ 0, where η\\* is undefined, are left out and counted "
         "apart): the decrease the quadratic model promises at η\\*, the measured decrease of the loss at η\\*, "
         "and the measured decrease of its input-dependent part."

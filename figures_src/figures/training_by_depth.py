@@ -300,7 +300,7 @@ FIGURE = Figure(
         "the threshold {{ value: training-by-depth.threshold }} within {{ value: training-by-depth.steps }} steps, "
         "*diverged* (non-finite loss or final loss above {{ value: training-by-depth.diverged_factor }}× the initial "
         "one), or *stalled*. The five charts, in reading order: the loss of the median run at each depth's best "
-        "rate or at the shared rate {{ value: training-by-depth.fixed_lr }} (menu; dotted: the loss of predicting "
+        "rate or at the shared rate {{ value: training-by-depth.fixed_lr }} (<span class='dl-screen-only'>menu; </span>dotted: the loss of predicting "
         "the mean, dashed: the threshold); outcomes; steps to the threshold at the best rate; the best rate next to "
         "$2/\\lambda_\\max$ of the Hessian at initialisation; and the coarse sweep."
     ),
