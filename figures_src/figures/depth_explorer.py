@@ -180,7 +180,8 @@ def chart(rows: list, p: dict, stacked: bool = False) -> alt.VConcatChart | alt.
 
     circle = view("circle").mark_line(strokeWidth=2).encode(
         x=alt.X("theta:Q", title="angle θ along a circle of inputs", scale=alt.Scale(domain=[0, 6.3], nice=False)),
-        y=alt.Y("output:Q", title="output ÷ its RMS", scale=alt.Scale(domain=[-2.5, 2.5], clamp=True)),
+        # ±3.5: batch norm's outputs reach 3.3 RMS; a narrower domain pressed their dips onto the axis
+        y=alt.Y("output:Q", title="output ÷ its RMS", scale=alt.Scale(domain=[-3.5, 3.5], clamp=True)),
         color=color, strokeDash=alt.StrokeDash("draw:N", legend=None),  # which of the networks drawn
         tooltip=[alt.Tooltip("draw:N", title="network"), alt.Tooltip("theta:Q", format=".2f"),
                  alt.Tooltip("output:Q", format=".3f")],
@@ -224,15 +225,17 @@ def chart(rows: list, p: dict, stacked: bool = False) -> alt.VConcatChart | alt.
     ).properties(height=height + 20, title="(d) One step: first against second order")
 
     train_x = alt.X("step:Q", title="gradient-descent step", scale=alt.Scale(domain=[0, p["steps"]], nice=False))
-    # Up to 50: at their best rate some networks' first steps overshoot to a loss of several tens.
-    loss_scale = alt.Scale(type="log", domain=[1e-4, 50], clamp=True)
+    # Up to 50: at their best rate some networks' first steps overshoot to a loss of several tens; down to 1e-6:
+    # batch norm at depth 10 goes below 1e-4, and a floor there read as a plateau.
+    loss_scale = alt.Scale(type="log", domain=[1e-6, 50], clamp=True)
     train_height = height + 50  # six decades of loss: at the others' height they pressed together
     trained = view("train").transform_filter("isValid(datum.loss)")
     training = alt.layer(
         trained.mark_area(opacity=0.2).encode(x=train_x, y=alt.Y("loss_low:Q", scale=loss_scale), y2="loss_high:Q",
                                               color=color),
         trained.mark_line(strokeWidth=2.5).encode(
-            x=train_x, y=alt.Y("loss:Q", title="training loss (log)", scale=loss_scale), color=color,
+            x=train_x, y=alt.Y("loss:Q", title="training loss (log)", scale=loss_scale,
+                               axis=alt.Axis(values=[1e-6, 1e-4, 1e-2, 1], format=".0e")), color=color,
             tooltip=[alt.Tooltip("step:Q"), alt.Tooltip("loss:Q", title="mean loss", format=".4f"),
                      alt.Tooltip("lr:Q", title="learning rate", format=".2g"), alt.Tooltip("runs:Q")]),
         alt.Chart(alt.InlineData(values=[{"loss": 0.5}, {"loss": p["threshold"]}])).mark_rule(
