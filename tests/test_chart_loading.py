@@ -2,6 +2,7 @@
 the linked one at once, every one before printing; nothing in view moves when a chart replaces its static SVG, and
 assistive technology hears each chart's text alternative and controls, not its marks."""
 
+import itertools
 import re
 
 import pytest
@@ -255,3 +256,60 @@ def test_five_views_go_two_by_row_in_a_wide_column_and_one_above_another_on_a_ph
         svg_width = page.eval_on_selector(f"#fig-{figure} .dl-chart-view svg", "s => s.getBoundingClientRect().width")
         assert chart[1] - 40 <= svg_width <= chart[1] + 0.5, (width, svg_width, chart)  # the views fill the column
         page.close()
+
+
+# Moves the chart's controls to `state`, then names every text of the drawing that lies outside it.
+TEXTS_OUTSIDE_AFTER = """(element, state) => {
+  const view = window.dlFigures.viewOf(element);
+  Object.entries(state).forEach(([name, value]) => view.signal(name, value));
+  return view.runAsync().then(() => {
+    const svg = element.querySelector('.dl-chart-view:not(.dl-drawing) svg'), box = svg.getBoundingClientRect();
+    const shown = t => { for (let e = t; e !== svg; e = e.parentNode) if (getComputedStyle(e).opacity === '0') return false;
+                         return true; };  // Vega hides a label it cannot fit (labelBound) with opacity 0
+    return Array.from(svg.querySelectorAll('text')).filter(t => t.textContent.trim() && shown(t))
+      .map(t => [t, t.getBoundingClientRect()])
+      .filter(([t, r]) => r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1 ||
+                                          r.top < box.top - 1 || r.bottom > box.bottom + 1))
+      .map(([t, r]) => `"${t.textContent}" at ${Math.round(r.left - box.left)},${Math.round(r.bottom - box.top)} ` +
+                       `in ${Math.round(box.width)}x${Math.round(box.height)}`);
+  });
+}"""
+
+CONTROLS = """element => { const found = [];
+  (function walk(node) {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== 'object') return;
+    (node.params || []).forEach(p => { if (p.bind && p.bind.input && !found.some(q => q.name === p.name)) found.push(p); });
+    ['vconcat', 'hconcat', 'layer', 'concat'].forEach(key => walk(node[key]));
+  })(window.dlFigureSpecs[element.dataset.figure]);
+  return found.map(p => ({name: p.name, bind: p.bind})); }"""
+
+
+def control_values(bind: dict) -> list:
+    if bind.get("options"):
+        return bind["options"]
+    if bind["input"] == "checkbox":
+        return [True, False]
+    steps = round((bind["max"] - bind["min"]) / bind.get("step", 1))
+    return [bind["min"] + k * bind.get("step", 1) for k in sorted({0, steps // 3, 2 * steps // 3, steps})]
+
+
+def test_every_control_state_keeps_every_label_inside_the_drawing(browser, site_url):
+    """Vega sizes a drawing for its first state: a control whose state widened an axis's labels pushed the
+    hero's lower views past the drawing's edge (depth 30 on a phone cut (e)'s axis title). In every state of
+    every control of every chart (the hero: each depth with each architecture), at a phone's and a laptop's
+    width, each text of the drawing lies inside it."""
+    cut = []
+    for width in (390, 1280):
+        for path in CHART_PAGES:
+            page, _ = open_page(browser, site_url + path, width=width)
+            draw_every_chart(page)
+            for chart in page.locator("figure .dl-chart").all():
+                figure = chart.get_attribute("data-figure")
+                controls = chart.evaluate(CONTROLS)
+                states = [dict(zip([c["name"] for c in controls], values)) for values in
+                          itertools.product(*(control_values(c["bind"]) for c in controls))] if controls else [{}]
+                for state in states:
+                    cut += [f"{figure} {width}px {state}: {text}" for text in chart.evaluate(TEXTS_OUTSIDE_AFTER, state)]
+            page.close()
+    assert cut == []

@@ -234,6 +234,10 @@
       // The spec carries the light theme; dark mode overrides it key by key (a spec's own config
       // takes precedence over vega-embed's config option, so merge into the spec itself).
       if (colours === "dark") laidOut.config = merge(laidOut.config || {}, window.dlChartThemes.dark);
+      // Vega sizes a drawing once, for its first state; a control that widens an axis's labels would then
+      // push the views below past the drawing's edge and cut them. Size it again on every update.
+      laidOut.autosize = Object.assign({}, typeof laidOut.autosize === "string" ? { type: laidOut.autosize }
+                                                                                 : laidOut.autosize, { resize: true });
       var key = id + (stacked ? " stacked" : "");
       return embedFitted(target, laidOut, width, key, options).then(function (result) {
         Object.keys(state).forEach(function (name) { result.view.signal(name, state[name]); });
