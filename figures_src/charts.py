@@ -65,10 +65,11 @@ def line_legend(**options) -> alt.Legend:
                          **options})
 
 
-def width_encodings(widths: list[int], legend: bool = False) -> tuple[alt.Color, alt.StrokeDash, alt.Shape]:
+def width_encodings(widths: list[int], **legend) -> tuple[alt.Color, alt.StrokeDash, alt.Shape]:
     """Colour, dash and point shape by width n, from `theme.WIDTH_COLORS`, `WIDTH_DASHES`, `WIDTH_SHAPES`.
-    No legend by default: lines carry direct labels (`end_labels`)."""
-    options = {"legend": line_legend() if legend else None}
+    `legend` options give the colour and dash one legend; without them lines carry direct labels
+    (`end_labels`)."""
+    options = {"legend": line_legend(**legend) if legend else None}
     return (alt.Color("width:O", title="width n", scale=alt.Scale(
                 domain=widths, range=[theme.WIDTH_COLORS[w] for w in widths]), **options),
             alt.StrokeDash("width:O", title="width n", scale=alt.Scale(

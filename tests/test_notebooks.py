@@ -264,3 +264,35 @@ def test_code_and_outputs_take_a_phones_whole_column(browser, site_url):
         widths = found["code"] + found["outputs"]
         assert len(found["code"]) >= 5 and found["outputs"], found
         assert all(least * found["column"] <= w <= most * found["column"] + 0.5 for w in widths), (width, found)
+
+
+# For each drawn chart: the colour channels its spec encodes with a field, and whether the drawing shows a legend.
+COLOUR_KEYS = """() => Array.from(document.querySelectorAll('.dl-chart')).map(element => {
+  const channels = new Set();
+  (function walk(node) {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== 'object') return;
+    const encoding = node.encoding || {};
+    ['color', 'fill', 'stroke'].forEach(c => { if (encoding[c] && encoding[c].field) channels.add(c); });
+    Object.values(node).forEach(walk);
+  })(JSON.parse(element.dataset.specJson));
+  return {title: element.querySelector('svg .role-title-text') ? element.querySelector('svg .role-title-text').textContent : '?',
+          coloured: channels.size > 0, legends: element.querySelectorAll('svg .role-legend').length};
+})"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_every_notebook_chart_that_encodes_a_value_in_colour_has_its_key(browser, site_url, name):
+    """The observation notebook's cosine heatmaps had no colour key (a colour channel and a stroke channel
+    without a legend hid the key of both): no reader could tell −1 from 1. Notebook charts name their lines
+    in a legend, so each chart that maps a field to colour shows one."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(site_url + f"notebooks/{name}/")
+    page.wait_for_function("!!(window.dlFigures && window.dlFigures.draw)")
+    page.evaluate("Promise.all(Array.from(document.querySelectorAll('.dl-chart')).map(e => window.dlFigures.draw(e)))")
+    page.wait_for_function("Array.from(document.querySelectorAll('.dl-chart')).every(e => e.classList.contains('dl-rendered'))")
+    charts = page.evaluate(COLOUR_KEYS)
+    page.close()
+    assert sum(c["coloured"] for c in charts) >= 2, charts
+    assert [c["title"] for c in charts if c["coloured"] and not c["legends"]] == []

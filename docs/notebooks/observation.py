@@ -208,7 +208,7 @@ def heatmap(layer: int) -> alt.Chart:
         x=alt.X("theta_a:O", title="angle of input a", axis=alt.Axis(labels=False, ticks=False, grid=False)),
         y=alt.Y("theta_b:O", title="angle of input b", axis=alt.Axis(labels=False, ticks=False, grid=False)),
         color=alt.Color("cosine:Q", title="cosine", scale=colours),
-        stroke=alt.Stroke("cosine:Q", scale=colours, legend=None),
+        stroke=alt.Stroke("cosine:Q", title="cosine", scale=colours),  # the same title: one legend for both
         tooltip=[alt.Tooltip("theta_a:Q", title="angle of input a", format=".2f"),
                  alt.Tooltip("theta_b:Q", title="angle of input b", format=".2f"),
                  alt.Tooltip("cosine:Q", format=".3f")],

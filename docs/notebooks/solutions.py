@@ -54,7 +54,8 @@ import torch
 from figures_src.curvature import HessianOperator, lanczos
 from figures_src.initialization import lsuv, metainit, model_gradient_quotient
 from figures_src.model import gaussian_inputs, great_circle, seeded
-from figures_src.theme import ARCHITECTURE_COLORS, ARCHITECTURE_DASHES, THEORY_COLOR, THEORY_DASH
+from figures_src.charts import architecture_encodings, line_legend
+from figures_src.theme import ARCHITECTURE_COLORS, THEORY_COLOR, THEORY_DASH
 from figures_src.training import teacher_task, train
 
 torch.set_num_threads(1)  # the matrices here are small: one thread is as fast, and far faster on a busy machine
@@ -275,16 +276,20 @@ print(f"plain\n  c̄ at layer 10: {profiles['plain'][10].item():.3f}\n  c̄ at l
 
 # %%
 names = ["plain"] + [label for label, _, _ in cases]
-colors = [ARCHITECTURE_COLORS["plain"], "#7FCEB9",  # a lighter shade of the residual green for α² = 1
+# α² = 1 in the residual green, dotted: a lighter shade of it was too faint on white.
+colors = [ARCHITECTURE_COLORS["plain"], ARCHITECTURE_COLORS["residual"],
           ARCHITECTURE_COLORS["residual"], ARCHITECTURE_COLORS["residual + batch norm"]]
+dashes = [[1, 0], [2, 2], [1, 0], [1, 0]]
 base = alt.Chart(alt.Data(values=rows)).encode(
     x=alt.X("layer:Q", title="layer l", scale=alt.Scale(domain=[0, DEPTH], nice=False)))
 alt.layer(
     base.mark_line(strokeWidth=2.2).encode(
         y=alt.Y("cosine:Q", title=["mean cosine c̄ₗ", "(streams for residual nets)"],
                 scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("network:N", title=None, sort=names, legend=alt.Legend(columns=1, labelLimit=300),
+        color=alt.Color("network:N", title=None, sort=names, legend=line_legend(columns=1, labelLimit=300),
                         scale=alt.Scale(domain=names, range=colors)),
+        strokeDash=alt.StrokeDash("network:N", title=None, sort=names, legend=line_legend(columns=1, labelLimit=300),
+                                  scale=alt.Scale(domain=names, range=dashes)),
         tooltip=["network:N", "layer:Q", alt.Tooltip("cosine:Q", format=".4f"), alt.Tooltip("theory:Q", format=".4f")]),
     base.mark_line(strokeWidth=1.8, color=THEORY_COLOR, strokeDash=THEORY_DASH).encode(
         y="theory:Q", detail="network:N"),
@@ -445,19 +450,18 @@ for name, net in trained.items():
 
 # %%
 names = list(trained)
+# Each network's colour and dash as on the site, in one legend of line strokes: plain and MetaInit are both blue
+# and can run together, their dashes tell them apart.
+colour, dash, _ = architecture_encodings(names, field="network", columns=2)
 base = alt.Chart(alt.Data(values=rows)).encode(
     x=alt.X("step:Q", title="gradient-descent step", scale=alt.Scale(domain=[0, STEPS], nice=False)),
     y=alt.Y("loss:Q", title=["training loss (log)", "cross at the top: diverged"],
             scale=alt.Scale(type="log", domain=[0.05, 5])),
-    color=alt.Color("network:N", title=None, sort=names, legend=alt.Legend(columns=2),
-                    scale=alt.Scale(domain=names, range=[ARCHITECTURE_COLORS[n] for n in names])),
+    color=colour,
 )
 alt.layer(
-    # Each network's dash as on the site (plain and MetaInit are both blue and can run together).
     base.transform_filter("!datum.diverged").mark_line(strokeWidth=2.2, clip=True).encode(
-        strokeDash=alt.StrokeDash("network:N", title=None, sort=names, legend=None, scale=alt.Scale(
-            domain=names, range=[ARCHITECTURE_DASHES[n] for n in names])),
-        tooltip=["network:N", "step:Q", alt.Tooltip("loss:Q", format=".4f")]),
+        strokeDash=dash, tooltip=["network:N", "step:Q", alt.Tooltip("loss:Q", format=".4f")]),
     base.transform_filter("datum.diverged").mark_point(shape="cross", size=120, filled=True, opacity=1).encode(
         tooltip=["network:N", alt.Tooltip("step:Q", title="diverged at step")]),
 ).properties(width="container", height=280,

@@ -102,7 +102,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         height=theme.HEIGHT - 40, width=theme.STATIC_WIDTH - 90,
         title=alt.Title(alt.expr(f"['1 − ĉ over {p['networks']} networks per width,', 'at depth ' + ({shown_layer(p['stored_layers'])})]"),
                         subtitle=["band: 10th to 90th percentile; bars: 95% intervals", "grey dashed: infinite width"]))
-    width_color, width_dash, _ = width_encodings(widths)
+    # A legend, not labels at the curves' ends: the curves coincide, which is the point, and their ends crowd.
+    width_color, width_dash, _ = width_encodings(widths, orient="bottom", direction="horizontal", columns=3)
     medians = data.transform_filter("datum.statistic == 'ratio'").transform_calculate(
         depth_over_width="datum.layer / datum.width")
     ratio_x = alt.X("depth_over_width:Q", title="depth / width, l/n (log scale)",
@@ -113,20 +114,22 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
                     axis=alt.Axis(values=[0.05, 0.1, 0.2, 0.5, 1], format="~g"))
     ratio = alt.layer(
         medians.mark_area(opacity=0.2).encode(x=ratio_x, y=alt.Y("value_ci_low:Q", scale=ratio_scale),
-                                              y2="value_ci_high:Q", color=width_color),
+                                              y2="value_ci_high:Q",
+                                              # fill, not color: the line's colour and dash make one legend
+                                              fill=alt.Fill("width:O", legend=None, scale=alt.Scale(
+                                                  domain=widths, range=[theme.WIDTH_COLORS[w] for w in widths]))),
         medians.mark_line(strokeWidth=2).encode(
             x=ratio_x, y=alt.Y("value:Q", title="median ÷ infinite width", scale=ratio_scale),
             color=width_color, strokeDash=width_dash, tooltip=[alt.Tooltip("width:O"), alt.Tooltip("layer:Q"),
                                         alt.Tooltip("value:Q", title="median ÷ theory", format=".3f"),
                                         alt.Tooltip("value_ci_low:Q", title="95% interval from", format=".3f"),
                                         alt.Tooltip("value_ci_high:Q", title="95% interval to", format=".3f")]),
-        # No label per width: the widths coincide, which is the point, and labels could only float beside them.
         # Bottom left: the curve starts at the top left and is low only to the right.
         annotation(f"every width, n = {widths[0]} … {widths[-1]}, on one curve:", (ratio_x, 0.0012), (ratio_y, 0.085)),
         annotation("the median falls as l/n grows", (ratio_x, 0.0012), (ratio_y, 0.063)),
     ).properties(height=theme.HEIGHT - 80, width=theme.STATIC_WIDTH - 90,
                  title=alt.Title("Median network ÷ infinite width", subtitle="one curve in depth/width; bands: 95% intervals"))
-    return alt.vconcat(distribution, ratio, spacing=18).resolve_scale(color="independent")
+    return alt.vconcat(distribution, ratio, spacing=18).resolve_scale(color="independent", strokeDash="independent")
 
 
 FIGURE = Figure(
