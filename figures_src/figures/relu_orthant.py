@@ -50,18 +50,18 @@ def compute(p: dict) -> Result:
 
 def chart(rows: list, p: dict) -> alt.VConcatChart:
     rho = alt.param(name="rho", value=p["default_c"], bind=alt.binding_range(
-        min=p["c_grid"][0], max=p["c_grid"][-1], step=0.1, name="cosine of the two inputs' pre-activations ρ "))
+        min=p["c_grid"][0], max=p["c_grid"][-1], step=0.1, name="pre-activation cosine ρ "))  # short: a long name left a phone's slider 50 px
     data = alt.Chart(table(rows))
     square = alt.Scale(domain=[-3.5, 3.5], nice=False)
     stages = alt.Scale(domain=[BEFORE, AFTER], range=[theme.SKY_BLUE, theme.ORANGE])  # as relu-variance's stages
     orthant = alt.Chart(alt.Data(values=[{"x": 0, "x2": 3.5, "y": 0, "y2": 3.5}])).mark_rect(
-        color=theme.ARCHITECTURE_COLORS["plain"], opacity=0.07).encode(x="x:Q", x2="x2:Q", y="y:Q", y2="y2:Q")
+        color=theme.ARCHITECTURE_COLORS["plain"], opacity=0.12)  # at 0.07 it vanished on the dark page.encode(x="x:Q", x2="x2:Q", y="y:Q", y2="y2:Q")
     points = data.transform_filter("datum.stage != 'cosine' && abs(datum.c - rho) < 0.001").mark_circle(
         size=22, opacity=0.75).encode(
         x=alt.X("u:Q", title="input a's pre-activation, one point per neuron", scale=square),
         y=alt.Y("v:Q", title="input b's pre-activation", scale=square),
-        color=alt.Color("stage:N", title=None, scale=stages,  # the legend above, by the panel it keys
-                        legend=alt.Legend(orient="top", direction="vertical", labelLimit=300)),
+        color=alt.Color("stage:N", title=None, scale=stages,  # the legend under the panel it keys, not above its title
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=300)),
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("u:Q", format=".2f"), alt.Tooltip("v:Q", format=".2f")])
     pairs = alt.layer(orthant, points)
     pairs_title = alt.Title(alt.expr("['Each neuron: a pair of values,', 'before and after the ReLU; shaded: the', "

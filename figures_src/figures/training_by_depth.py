@@ -204,11 +204,13 @@ def chart(rows: list, p: dict, stacked: bool = False) -> alt.VConcatChart | alt.
     chosen = "datum.setting == setting"
     curve = data.transform_filter(f"datum.panel == 'curve' && {chosen}")
     x_steps = alt.X("step:Q", title="gradient-descent step", scale=alt.Scale(domain=[0, p["steps"]], nice=False))
-    y_loss = alt.Y("loss:Q", title="training loss (log scale)", scale=alt.Scale(type="log", domain=[1e-4, 10], clamp=True))
+    # Clipped, not clamped: a run below 1e-4 leaves through the axis instead of running along it like a plateau.
+    loss_scale = alt.Scale(type="log", domain=[1e-4, 10])
+    y_loss = alt.Y("loss:Q", title="training loss (log scale)", scale=loss_scale)
     curves = alt.layer(
-        curve.mark_area(opacity=0.15).encode(x=x_steps, y=alt.Y("loss_q25:Q", scale=alt.Scale(type="log", domain=[1e-4, 10], clamp=True)),
+        curve.mark_area(opacity=0.15, clip=True).encode(x=x_steps, y=alt.Y("loss_q25:Q", scale=loss_scale),
                                              y2="loss_q75:Q", color=depth_color),
-        curve.mark_line(strokeWidth=2.5).encode(
+        curve.mark_line(strokeWidth=2.5, clip=True).encode(
             x=x_steps, y=y_loss, color=depth_color, strokeDash=depth_dash,
             tooltip=[alt.Tooltip("depth:O"), alt.Tooltip("step:Q"), alt.Tooltip("loss:Q", format=".4g", title="median run"),
                      alt.Tooltip("loss_q25:Q", format=".4g", title="25th percentile"),
@@ -259,7 +261,7 @@ def chart(rows: list, p: dict, stacked: bool = False) -> alt.VConcatChart | alt.
     sweep_panel = sweep.mark_line(point=True, strokeWidth=1.8).encode(
         x=alt.X("lr:Q", title="learning rate (log scale)", scale=alt.Scale(type="log", base=2),
                 axis=alt.Axis(values=p["lrs"][::2], format=".2~g")),
-        y=alt.Y("reached:Q", title="share of runs reaching", axis=alt.Axis(format="%")), color=depth_color,
+        y=alt.Y("reached:Q", title=f"share reaching {p['threshold']:g}", axis=alt.Axis(format="%")), color=depth_color,
         strokeDash=depth_dash,
         tooltip=["depth:O", alt.Tooltip("lr:Q", format=".4g"), alt.Tooltip("reached:Q", format=".0%"), "networks:Q"]
     ).properties(height=110, title=alt.Title(f"Coarse sweep: {p['coarse_seeds']} networks per rate", fontSize=13))
