@@ -4,6 +4,7 @@ architectures, the angle along a circle of inputs) and panels (the class strip, 
 Colours and type come from `theme`; what several figures draw alike is built here once, so it looks alike.
 """
 
+import json
 import textwrap
 
 import altair as alt
@@ -48,8 +49,16 @@ def at_slider_layer(chart: alt.Chart, stored_layers: list[int]) -> alt.Chart:
     return chart.transform_filter(f"datum.layer == ({shown_layer(stored_layers)})")
 
 
-def layer_title(text: str, stored_layers: list[int]) -> alt.Title:
-    return alt.Title(alt.expr(f"'{text} ' + ({shown_layer(stored_layers)})"))
+def layer_title(text: str, stored_layers: list[int], before: tuple[str, ...] = (), **options) -> alt.Title:
+    """A title whose last line is `text` and the stored layer shown (after the lines `before`). The data hold
+    some layers only: when the slider stands between two of them, a line more says that the layer shown is the
+    stored one below the slider's, so the title and the slider never seem to disagree."""
+    shown = shown_layer(stored_layers)
+    lines = [json.dumps(line, ensure_ascii=False) for line in before] + [
+        f"{json.dumps(text + ' ', ensure_ascii=False)} + ({shown})"]
+    note = f"'(the stored layer nearest below ' + {LAYER} + ')'"
+    return alt.Title(alt.expr(f"({shown}) == {LAYER} ? [{', '.join(lines)}] : [{', '.join(lines + [note])}]"),
+                     **options)
 
 
 def depth_menu(depths: list[int], default: int) -> alt.Parameter:

@@ -103,3 +103,27 @@ def test_residual_network_with_tiny_branches_computes_the_linear_readout_of_its_
     net = MLP(MLPConfig(d_in=64, width=64, depth=10, branch_scale=1e-8), seeded(4), dtype=torch.float64)
     with torch.no_grad():
         assert varying_share(net(x)).item() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_the_shaded_orthant_is_the_positive_quarter_alone():
+    """The chart's title and caption point at a shaded positive quarter; a rect without its corners fills
+    the whole plot (it did once) and leaves nothing to point at."""
+    from figures_src.figures import relu_orthant
+    spec = relu_orthant.chart([], relu_orthant.FIGURE.params).to_dict()
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            mark = node.get("mark")
+            if (mark == "rect" or isinstance(mark, dict) and mark.get("type") == "rect") and "data" in node:
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+    walk(spec)
+    assert len(found) == 1
+    (corner,) = found[0]["data"]["values"]
+    assert {k: found[0]["encoding"][k]["field"] for k in ("x", "x2", "y", "y2")} == {"x": "x", "x2": "x2", "y": "y", "y2": "y2"}
+    assert corner["x"] == corner["y"] == 0 and corner["x2"] > 0 and corner["y2"] > 0

@@ -4,7 +4,7 @@ import altair as alt
 import torch
 
 from figures_src import theme
-from figures_src.charts import (annotation, at_slider_layer, drawn, layer_slider, shown_layer,
+from figures_src.charts import (annotation, at_slider_layer, drawn, layer_slider, layer_title,
                                 width_encodings)
 from figures_src.claims import Above, All, Below, Claim, Differs, Indistinguishable
 from figures_src.figure import Figure, Result, table
@@ -100,8 +100,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         y="value:Q", tooltip=[alt.Tooltip("value:Q", title="infinite width", format=".3~e")])
     distribution = alt.layer(band, intervals, lines, theory).add_params(layer).properties(
         height=theme.HEIGHT - 40, width=theme.STATIC_WIDTH - 90,
-        title=alt.Title(alt.expr(f"['1 − ĉ over {p['networks']} networks per width,', 'at depth ' + ({shown_layer(p['stored_layers'])})]"),
-                        subtitle=["band: 10th to 90th percentile; bars: 95% intervals", "grey dashed: infinite width"]))
+        title=layer_title("at depth", p["stored_layers"], before=(f"1 − ĉ over {p['networks']} networks per width,",),
+                          subtitle=["band: 10th to 90th percentile; bars: 95% intervals", "grey dashed: infinite width"]))
     # A legend, not labels at the curves' ends: the curves coincide, which is the point, and their ends crowd.
     width_color, width_dash, _ = width_encodings(widths, orient="bottom", direction="horizontal", columns=3)
     medians = data.transform_filter("datum.statistic == 'ratio'").transform_calculate(

@@ -55,7 +55,8 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     square = alt.Scale(domain=[-3.5, 3.5], nice=False)
     stages = alt.Scale(domain=[BEFORE, AFTER], range=[theme.SKY_BLUE, theme.ORANGE])  # as relu-variance's stages
     orthant = alt.Chart(alt.Data(values=[{"x": 0, "x2": 3.5, "y": 0, "y2": 3.5}])).mark_rect(
-        color=theme.ARCHITECTURE_COLORS["plain"], opacity=0.12)  # at 0.07 it vanished on the dark page.encode(x="x:Q", x2="x2:Q", y="y:Q", y2="y2:Q")
+        # Opacity 0.12: at 0.07 the quarter vanished on the dark page.
+        color=theme.ARCHITECTURE_COLORS["plain"], opacity=0.12).encode(x="x:Q", x2="x2:Q", y="y:Q", y2="y2:Q")
     points = data.transform_filter("datum.stage != 'cosine' && abs(datum.c - rho) < 0.001").mark_circle(
         size=22, opacity=0.75).encode(
         x=alt.X("u:Q", title="input a's pre-activation, one point per neuron", scale=square),
@@ -89,7 +90,9 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         "['After the ReLU the cosine is never', 'negative, and above ρ', "
         "'ρ = ' + format(rho, '.1f') + ': 𝓕(ρ) = ' + format((sqrt(1 - rho * rho) + "
         "(PI - acos(rho)) * rho) / PI, '.4f'), 'dots: sampled; grey dashed: 𝓕(ρ)']"))
-    return stacked([(pairs, pairs_title), (cosines, cosines_title)], rho, width=320, height=320)
+    # Its own legend, under the panel it keys (a shared one would go under the whole chart).
+    return stacked([(pairs, pairs_title), (cosines, cosines_title)], rho, width=320, height=320).resolve_legend(
+        color="independent")
 
 
 FIGURE = Figure(
