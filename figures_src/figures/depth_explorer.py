@@ -16,7 +16,7 @@ import torch
 from figures_src import theme
 from figures_src.claims import Above, All, Below, Claim, Differs, Equals
 from figures_src.cache import shared_runs
-from figures_src.charts import haloed, line_legend, two_by_row
+from figures_src.charts import line_legend, two_by_row
 from figures_src.experiments import NETWORKS, SETUP, SWEEP, build, runs_over_seeds, single_thread, sweeps, task, value_key
 from figures_src.figure import Figure, Result, table
 from figures_src.gradient_step import fitted_domain, step_lines, step_terms
@@ -230,8 +230,6 @@ def chart(rows: list, p: dict, stacked: bool = False) -> alt.VConcatChart | alt.
     loss_scale = alt.Scale(type="log", domain=[1e-6, 50], clamp=True)
     train_height = height + 50  # six decades of loss: at the others' height they pressed together
     trained = view("train").transform_filter("isValid(datum.loss)")
-    references = alt.Chart(alt.InlineData(values=[{"loss": 0.5, "label": "½: constant output"},
-                                                  {"loss": p["threshold"], "label": f"threshold {p['threshold']:g}"}]))
     training = alt.layer(
         trained.mark_area(opacity=0.2).encode(x=train_x, y=alt.Y("loss_low:Q", scale=loss_scale), y2="loss_high:Q",
                                               color=color),
@@ -240,11 +238,8 @@ def chart(rows: list, p: dict, stacked: bool = False) -> alt.VConcatChart | alt.
                                axis=alt.Axis(values=[1e-6, 1e-4, 1e-2, 1], format=".0e")), color=color,
             tooltip=[alt.Tooltip("step:Q"), alt.Tooltip("loss:Q", title="mean loss", format=".4f"),
                      alt.Tooltip("lr:Q", title="learning rate", format=".2g"), alt.Tooltip("runs:Q")]),
-        references.mark_rule(color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH).encode(
-            y=alt.Y("loss:Q", scale=loss_scale)),
-        # Each rule named at its right end, above it: the caption's "grey dashed" is the theory in (b) to (d).
-        haloed(references, {"y": alt.Y("loss:Q", scale=loss_scale), "text": "label:N"}, align="right",
-               baseline="bottom", x="width", dx=-4, dy=-2, fontSize=11, style=theme.NOTE),
+        alt.Chart(alt.InlineData(values=[{"loss": 0.5}, {"loss": p["threshold"]}])).mark_rule(
+            color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH).encode(y=alt.Y("loss:Q", scale=loss_scale)),
         # Between the 0.1 threshold and the axis: centred, the two lines sat on the threshold's rule.
         view("untrained").mark_text(fontSize=13, align="left").encode(
             x=alt.value(12), y=alt.value(train_height * 0.7),
