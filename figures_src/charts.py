@@ -37,7 +37,7 @@ def layer_slider(default: int, depth: int, first: int = 0, label: str = "layer l
 
 
 def shown_layer(stored_layers: list[int]) -> str:
-    """Vega expression for the deepest stored layer at or above the slider: data stays small
+    """Vega expression for the deepest stored layer at or below the slider: data stays small
     (a few dozen layers stored) while the slider moves through every layer."""
     expr = str(stored_layers[0])
     for layer in sorted(stored_layers)[1:]:
@@ -49,14 +49,16 @@ def at_slider_layer(chart: alt.Chart, stored_layers: list[int]) -> alt.Chart:
     return chart.transform_filter(f"datum.layer == ({shown_layer(stored_layers)})")
 
 
-def layer_title(text: str, stored_layers: list[int], before: tuple[str, ...] = (), **options) -> alt.Title:
+def layer_title(text: str, stored_layers: list[int], before: tuple[str, ...] = (), noun: str = "layer",
+                **options) -> alt.Title:
     """A title whose last line is `text` and the stored layer shown (after the lines `before`). The data hold
     some layers only: when the slider stands between two of them, a line more says that the layer shown is the
-    stored one below the slider's, so the title and the slider never seem to disagree."""
+    stored one below the slider's, so the title and the slider never seem to disagree. `noun`: what the
+    slider names the layer (a depth, where it sets the network's last layer)."""
     shown = shown_layer(stored_layers)
     lines = [json.dumps(line, ensure_ascii=False) for line in before] + [
         f"{json.dumps(text + ' ', ensure_ascii=False)} + ({shown})"]
-    note = f"'(the stored layer nearest below ' + {LAYER} + ')'"
+    note = f"'(the stored {noun} nearest below ' + {LAYER} + ')'"
     return alt.Title(alt.expr(f"({shown}) == {LAYER} ? [{', '.join(lines)}] : [{', '.join(lines + [note])}]"),
                      **options)
 
@@ -83,7 +85,8 @@ def width_encodings(widths: list[int], **legend) -> tuple[alt.Color, alt.StrokeD
                 domain=widths, range=[theme.WIDTH_COLORS[w] for w in widths]), **options),
             alt.StrokeDash("width:O", title="width n", scale=alt.Scale(
                 domain=widths, range=[theme.WIDTH_DASHES[w] for w in widths]), **options),
-            alt.Shape("width:O", title="width n", scale=alt.Scale(
+            # nominal: a shape has no order, and Vega-Lite warns in the console when it encodes an ordinal
+            alt.Shape("width:N", title="width n", scale=alt.Scale(
                 domain=widths, range=[theme.WIDTH_SHAPES[w] for w in widths]), legend=None))
 
 

@@ -1,13 +1,14 @@
 """One look across charts: an architecture or a width is drawn alike in every figure (colour, dash and
 shape from the mappings in figures_src/theme.py), and never by hue alone."""
 
+import csv
 import json
 import re
 
 import pytest
 import vl_convert
 
-from figures_src import label_layout, theme
+from figures_src import label_layout, pipeline, theme
 from figures_src.pipeline import vl_version
 
 # channel → (architecture mapping, width mapping)
@@ -195,17 +196,23 @@ def test_every_italic_note_takes_the_note_style_of_the_page(site_dir):
     assert len(notes) >= 10, f"only {len(notes)} notes take the note style"
 
 
-def axis_labels(node):
-    """The tick labels of each axis in a Vega scene graph, in drawing order."""
+def texts_of(node, role: str):
+    """For each mark of `role` in a Vega scene graph, in drawing order, its items' texts, each as its list of
+    lines."""
     if isinstance(node, dict):
-        if node.get("role") == "axis-label":
-            texts = (item.get("text") for item in node.get("items", []))
-            yield [" ".join(text) if isinstance(text, list) else text for text in texts]  # lines of a label
+        if node.get("role") == role:
+            yield [text if isinstance(text, list) else [text] for text in (i.get("text") for i in node.get("items", []))]
         for value in node.values():
-            yield from axis_labels(value)
+            yield from texts_of(value, role)
     elif isinstance(node, list):
         for item in node:
-            yield from axis_labels(item)
+            yield from texts_of(item, role)
+
+
+def axis_labels(node):
+    """The tick labels of each axis in a Vega scene graph, in drawing order."""
+    for labels in texts_of(node, "axis-label"):
+        yield [" ".join(lines) for lines in labels]  # a label's lines
 
 
 def test_no_axis_repeats_a_tick_label_in_any_state_of_its_controls(site_dir):
@@ -221,3 +228,39 @@ def test_no_axis_repeats_a_tick_label_in_any_state_of_its_controls(site_dir):
                 assert not repeated, f"{fid} at {setting}: axis labels {labels} repeat {repeated}"
                 drawn += 1
     assert drawn > 100, drawn  # every figure's axes, in each of its states
+
+
+def test_a_layer_title_names_the_layer_drawn_and_says_when_the_slider_stands_elsewhere(site_dir):
+    """The data hold some layers only (a figure's `stored_layers`); the title must name the stored layer
+    drawn, the deepest at or below the slider, and add a line saying so exactly when that is not the slider's
+    own layer."""
+    figures, checked = pipeline.discover(), set()
+    for fid, spec in exported_specs(site_dir).items():
+        slider = next((p for p in spec.get("params", []) if p["name"] == "layer" and "bind" in p), None)
+        if slider is None:
+            continue
+        stored = sorted(figures[fid].params["stored_layers"])
+        with open(site_dir / "figures" / f"{fid}.csv", newline="") as f:
+            in_data = {int(row["layer"]) for row in csv.DictReader(f) if row.get("layer")}
+        assert set(stored) <= in_data, f"{fid}: stored layers {sorted(set(stored) - in_data)} are not in its data"
+        low, high = slider["bind"]["min"], slider["bind"]["max"]
+        between = [layer + 1 for layer in stored if layer + 1 not in stored and low <= layer + 1 <= high]
+        assert between, f"{fid}: every layer from {low} to {high} is stored; nothing to check"
+        for at in sorted({low, high, *between, *(s for s in stored if low <= s <= high)}):
+            state = json.loads(json.dumps(spec))
+            next(p for p in state["params"] if p["name"] == "layer")["value"] = at
+            scene = vl_convert.vegalite_to_scenegraph(state, vl_version=vl_version())
+            titles = [lines for title in texts_of(json.loads(scene) if isinstance(scene, str) else scene, "title-text")
+                      for lines in title if any(re.search(r"\b(layer|depth) \d+$", line) for line in lines)]
+            assert len(titles) == 1, f"{fid} at layer {at}: titles naming a layer: {titles}"
+            lines = titles[0]
+            named = next(int(re.search(r"\d+$", line).group()) for line in lines if re.search(r"\b(layer|depth) \d+$", line))
+            expected = max(s for s in stored if s <= at)
+            assert named == expected, f"{fid} at layer {at}: the title names {named}, the data's layer drawn is {expected}"
+            notes = [line for line in lines if "nearest below" in line]
+            if named == at:
+                assert not notes, f"{fid} at stored layer {at}: the title needs no note, has {notes}"
+            else:
+                assert notes and notes[0].endswith(f"nearest below {at})"), f"{fid} at layer {at}: {lines}"
+            checked.add(fid)
+    assert checked >= {"bn-collapse", "collapse-function", "collapse-similarity", "finite-width"}, checked

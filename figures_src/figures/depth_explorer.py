@@ -255,18 +255,19 @@ FIGURE = Figure(
     id="depth-explorer",
     title="Depth, collapse, the gradient step and training, in one chart",
     caption=(
-        "<span class='dl-screen-only'>Choose a depth and a network; all five views follow.</span><span class='dl-print-only'>Shown at its default setting; on the site, a depth and a network are chosen and all five views follow.</span> Chapter 4's networks: width "
+        "<span class='dl-screen-only'>Choose a depth and a network; all five views follow.</span><span class='dl-print-only'>Shown at its default setting; on the site, all five views follow a chosen depth and network.</span> Chapter 4's networks: width "
         "{{ value: depth-explorer.width }}, He weights, residual branches scaled by α² = 1/L, measured on the "
         "{{ value: depth-explorer.n_samples }} inputs of a teacher regression task, {{ value: depth-explorer.seeds }} "
         "networks per setting (bands in (b) and (c): 95% intervals over them; grey dashed: infinite-width theory). "
-        "(a) The output of two networks along a circle of inputs, divided by its root mean square: a flat line is "
+        "(a) Two networks' outputs (solid, dashed) along a circle of inputs, divided by their root mean "
+        "square: a flat line is "
         "the same output for every input ([Observation](observation.md)). (b) The mean cosine c̄ₗ between the "
         "inputs' representations (the residual stream for residual networks), with its infinite-width prediction "
         "for the plain and residual networks and batch norm's fixed point; residual + batch norm has none drawn "
         "([Reasons](reasons.md), [Solutions](solutions.md)). (c) The meaningful share, the across-input part of "
         "the second moment, on the inputs rescaled to one norm; its infinite-width value is (1 − c̄ₗ)(1 − 1/N), and "
         "at this width a spread of the representations' norms keeps it above ([Reasons](reasons.md)). (d) One "
-        "step along the negative gradient of one network, against the step size, on a vertical scale that fits "
+        "step along the negative gradient of one network, against the step size, on a vertical scale fitted to "
         "the setting shown: the first-order gain, the second-order price, their sum, and what the step measurably removes of the loss and of its "
         "input-dependent part, the part a shift of all outputs cannot fit ([Consequences](consequences.md)). "
         "(e) Gradient descent for {{ value: depth-explorer.steps }} steps at the network's best learning rate (the "

@@ -13,8 +13,9 @@ from figures_src.model import finite_width_grams, seeded
 from figures_src.stats import RESAMPLES, SEED, Estimate, mean_ci
 from figures_src.theory import iterate_correlation
 
+NAMED_DEPTHS = (10, 20, 25, 50, 100)  # the depths the prose and caption quote: the slider reaches each of them
 PARAMS = {"widths": [64, 128, 256, 512, 1024], "depth": 100, "networks": 1000, "seed": 7, "default_layer": 50,
-          "stored_layers": list(range(1, 11)) + list(range(12, 31, 2)) + list(range(35, 101, 5))}
+          "stored_layers": sorted({*range(1, 11), *range(12, 31, 2), *range(35, 101, 5), *NAMED_DEPTHS})}
 
 
 def gap_statistics(gap: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
@@ -53,7 +54,7 @@ def compute(p: dict) -> Result:
         for l in p["stored_layers"]:
             rows += [{"width": width, "layer": l, "statistic": name, "value": v[l], "value_ci_low": low[l],
                       "value_ci_high": high[l], "networks": p["networks"]} for name, (v, low, high) in stats.items()]
-        for l in (10, 20, 25, 50, 100):
+        for l in NAMED_DEPTHS:
             for name in ("mean", "median", "q10", "q90", "median_over_theory", "mean_over_theory"):
                 v, low, high = stats[name]
                 values |= Estimate(v[l].item(), low[l].item(), high[l].item(), p["networks"]).values(f"{name}_l{l}_w{width}")
@@ -63,7 +64,7 @@ def compute(p: dict) -> Result:
     values |= median_difference_ci(same_ratio[0], same_ratio[2]).values("median_ratio_l25_w64_minus_l100_w256")
     values |= median_difference_ci(same_ratio[1], same_ratio[2]).values("median_ratio_l50_w128_minus_l100_w256")
     values |= median_difference_ci(ratios[256][100], ratios[64][100]).values("median_ratio_l100_w256_minus_w64")
-    for l in (10, 20, 25, 50, 100):
+    for l in NAMED_DEPTHS:
         values[f"theory_l{l}"] = theory[l]
     return Result(rows, values)
 
@@ -101,6 +102,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
     distribution = alt.layer(band, intervals, lines, theory).add_params(layer).properties(
         height=theme.HEIGHT - 40, width=theme.STATIC_WIDTH - 90,
         title=layer_title("at depth", p["stored_layers"], before=(f"1 − ĉ over {p['networks']} networks per width,",),
+                          noun="depth",
                           subtitle=["band: 10th to 90th percentile; bars: 95% intervals", "grey dashed: infinite width"]))
     # A legend, not labels at the curves' ends: the curves coincide, which is the point, and their ends crowd.
     width_color, width_dash, _ = width_encodings(widths, orient="bottom", direction="horizontal", columns=3)
@@ -116,8 +118,7 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         medians.mark_area(opacity=0.2).encode(x=ratio_x, y=alt.Y("value_ci_low:Q", scale=ratio_scale),
                                               y2="value_ci_high:Q",
                                               # fill, not color: the line's colour and dash make one legend
-                                              fill=alt.Fill("width:O", legend=None, scale=alt.Scale(
-                                                  domain=widths, range=[theme.WIDTH_COLORS[w] for w in widths]))),
+                                              fill=alt.Fill("width:O", legend=None, scale=width_color["scale"])),
         medians.mark_line(strokeWidth=2).encode(
             x=ratio_x, y=alt.Y("value:Q", title="median ÷ infinite width", scale=ratio_scale),
             color=width_color, strokeDash=width_dash, tooltip=[alt.Tooltip("width:O"), alt.Tooltip("layer:Q"),

@@ -53,22 +53,25 @@ def chart(rows: list, p: dict) -> alt.VConcatChart:
         min=p["c_grid"][0], max=p["c_grid"][-1], step=0.1, name="pre-activation cosine ρ "))  # short: a long name left a phone's slider 50 px
     data = alt.Chart(table(rows))
     square = alt.Scale(domain=[-3.5, 3.5], nice=False)
+    whole = alt.Axis(values=[-3, -2, -1, 0, 1, 2, 3], format="d")  # 0 labelled: the shaded quarter's edge
     stages = alt.Scale(domain=[BEFORE, AFTER], range=[theme.SKY_BLUE, theme.ORANGE])  # as relu-variance's stages
     orthant = alt.Chart(alt.Data(values=[{"x": 0, "x2": 3.5, "y": 0, "y2": 3.5}])).mark_rect(
         # Opacity 0.12: at 0.07 the quarter vanished on the dark page.
         color=theme.ARCHITECTURE_COLORS["plain"], opacity=0.12).encode(x="x:Q", x2="x2:Q", y="y:Q", y2="y2:Q")
     points = data.transform_filter("datum.stage != 'cosine' && abs(datum.c - rho) < 0.001").mark_circle(
         size=22, opacity=0.75).encode(
-        x=alt.X("u:Q", title="input a's pre-activation, one point per neuron", scale=square),
-        y=alt.Y("v:Q", title="input b's pre-activation", scale=square),
+        x=alt.X("u:Q", title="input a's pre-activation, one point per neuron", scale=square, axis=whole),
+        y=alt.Y("v:Q", title="input b's pre-activation", scale=square, axis=whole),
         color=alt.Color("stage:N", title=None, scale=stages,  # the legend under the panel it keys, not above its title
                         legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=300)),
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("u:Q", format=".2f"), alt.Tooltip("v:Q", format=".2f")])
     pairs = alt.layer(orthant, points)
-    pairs_title = alt.Title(alt.expr("['Each neuron: a pair of values,', 'before and after the ReLU; shaded: the', "
-                                     "'positive orthant, no product negative']"))
+    pairs_title = alt.Title(alt.expr("['Each neuron: a pair of values, before', 'and after the ReLU; shaded: the positive', "
+                                     "'orthant, where no product is negative']"))
     curve = data.transform_filter("datum.stage == 'cosine'")
-    x = alt.X("c:Q", title="cosine before the ReLU, ρ", scale=alt.Scale(domain=[-1, 1]))
+    # the same five ticks at every width: a phone's automatic ticks skipped 0
+    x = alt.X("c:Q", title="cosine before the ReLU, ρ", scale=alt.Scale(domain=[-1, 1]),
+              axis=alt.Axis(values=[-1, -0.5, 0, 0.5, 1]))
     y = alt.Y("v:Q", title="cosine after the ReLU", scale=alt.Scale(domain=[-1, 1]))
     identity = alt.Chart(alt.Data(values=[{"c": -1, "v": -1}, {"c": 1, "v": 1}])).mark_line(
         color=theme.THEORY_COLOR, strokeWidth=1, opacity=0.6).encode(x=x, y=y)
