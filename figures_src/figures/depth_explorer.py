@@ -189,7 +189,9 @@ def chart(rows: list, p: dict, stacked: bool = False) -> alt.VConcatChart | alt.
 
     layers = view("layer")
     # Whole layers only, and at depth 1 (layers 0 and 1) no tick between them to round to a second "1".
-    layer_x = alt.X("layer:Q", title="layer l", scale=alt.Scale(nice=False),
+    # The domain given, not computed: residual + batch norm draws no theory, and an empty layer's computed
+    # extent is infinite (Vega warns in the console).
+    layer_x = alt.X("layer:Q", title="layer l", scale=alt.Scale(domain=[0, alt.expr("depth")], nice=False),
                     axis=alt.Axis(tickMinStep=1, format="d", tickCount=alt.expr("min(depth, 5)")))
     tooltip = [alt.Tooltip("layer:Q"), alt.Tooltip("cbar:Q", title="c̄ (mean)", format=".4f"),
                alt.Tooltip("theory:Q", title="infinite width", format=".4f"),
