@@ -275,14 +275,7 @@ TEXTS_OUTSIDE_AFTER = """(element, state) => {
   });
 }"""
 
-CONTROLS = """element => { const found = [];
-  (function walk(node) {
-    if (Array.isArray(node)) return node.forEach(walk);
-    if (!node || typeof node !== 'object') return;
-    (node.params || []).forEach(p => { if (p.bind && p.bind.input && !found.some(q => q.name === p.name)) found.push(p); });
-    ['vconcat', 'hconcat', 'layer', 'concat'].forEach(key => walk(node[key]));
-  })(window.dlFigureSpecs[element.dataset.figure]);
-  return found.map(p => ({name: p.name, bind: p.bind})); }"""
+CONTROLS = "element => window.dlFigures.controlsOf(element)"
 
 
 def control_values(bind: dict) -> list:
@@ -299,7 +292,7 @@ def test_every_control_state_keeps_every_label_inside_the_drawing(browser, site_
     hero's lower views past the drawing's edge (depth 30 on a phone cut (e)'s axis title). In every state of
     every control of every chart (the hero: each depth with each architecture), at a phone's and a laptop's
     width, each text of the drawing lies inside it."""
-    cut = []
+    cut, walked = [], 0
     for width in (390, 1280):
         for path in CHART_PAGES:
             page, _ = open_page(browser, site_url + path, width=width)
@@ -307,9 +300,12 @@ def test_every_control_state_keeps_every_label_inside_the_drawing(browser, site_
             for chart in page.locator("figure .dl-chart").all():
                 figure = chart.get_attribute("data-figure")
                 controls = chart.evaluate(CONTROLS)
+                assert controls is not None, f"{figure} at {width}px is not drawn"
                 states = [dict(zip([c["name"] for c in controls], values)) for values in
                           itertools.product(*(control_values(c["bind"]) for c in controls))] if controls else [{}]
                 for state in states:
                     cut += [f"{figure} {width}px {state}: {text}" for text in chart.evaluate(TEXTS_OUTSIDE_AFTER, state)]
+                walked += len(states)
             page.close()
     assert cut == []
+    assert walked >= 2 * (20 + 4 * 4), walked  # both widths: the hero's 20 states and four layer sliders' 4 each

@@ -308,6 +308,11 @@
     // The chart's control values now ({name: value}), or null while it is not drawn: what a script that
     // arrives after the chart's dl:state events reads.
     stateOf: function (element) { var entry = views.get(element); return entry ? stateOf(entry.view, entry.params) : null; },
+    // The chart's controls ([{name, bind}]), or null while it is not drawn: what a script needs to set them.
+    controlsOf: function (element) {
+      var entry = views.get(element);
+      return entry ? entry.params.map(function (p) { return { name: p.name, bind: p.bind }; }) : null;
+    },
     copyText: copyText
   });
 
