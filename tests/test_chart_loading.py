@@ -258,6 +258,37 @@ def test_five_views_go_two_by_row_in_a_wide_column_and_one_above_another_on_a_ph
         page.close()
 
 
+
+def test_a_chart_taller_than_the_screen_keeps_its_controls_in_view(browser, site_url):
+    """On a phone the hero is about 1,300 px tall, its controls under view (e): a reader who moved them had to
+    scroll a screen and a half back up to see (a) to (c) change. While any part of the chart is on screen its
+    controls stay on screen, over the chart's foot; past the chart they go with it."""
+    figure, height = "depth-explorer", 844
+    page, _ = opened_at(browser, site_url, figure, 390)
+    page.set_viewport_size({"width": 390, "height": height})
+    chart = f"#fig-{figure} .dl-chart"
+    page.eval_on_selector(chart, "e => window.dlFigures.draw(e)")
+    box = page.eval_on_selector(chart, "e => { const r = e.getBoundingClientRect(); return [r.top + scrollY, r.height]; }")
+    assert box[1] > 1.4 * height, box  # taller than the screen, or this tests nothing
+    where = []
+    for offset in (0, box[1] / 3, 2 * box[1] / 3, box[1] + 200):  # the chart's top at the screen's top, …, past it
+        page.evaluate("y => scrollTo(0, y)", box[0] + offset)
+        page.wait_for_timeout(100)
+        where.append(page.eval_on_selector(f"{chart} .vega-bindings", "b => { const r = b.getBoundingClientRect(); "
+                                           "return [Math.round(r.top), Math.round(r.bottom)]; }"))
+    on_chart, past = where[:3], where[3]
+    assert all(0 <= top and bottom <= height for top, bottom in on_chart), where  # in view
+    # at the screen's foot while the chart runs on below it (a third from the end, they end the chart there)
+    assert all(bottom >= height - 4 for _, bottom in on_chart[:2]), where
+    assert past[1] <= 0, where  # scrolled past the chart, the controls left with it
+    # and they hide nothing of the chart when it is all on screen: below the drawing, as before
+    page.set_viewport_size({"width": 390, "height": int(box[1]) + 400})
+    page.evaluate("y => scrollTo(0, y)", box[0] - 100)
+    svg_bottom, controls_top = page.eval_on_selector(chart, "e => [e.querySelector('svg').getBoundingClientRect().bottom, "
+                                                            "e.querySelector('.vega-bindings').getBoundingClientRect().top]")
+    assert controls_top >= svg_bottom - 0.5, (svg_bottom, controls_top)
+    page.close()
+
 # Moves the chart's controls to `state`, then names every text of the drawing that lies outside it.
 TEXTS_OUTSIDE_AFTER = """(element, state) => {
   const view = window.dlFigures.viewOf(element);
