@@ -115,7 +115,7 @@ FIGURE = Figure(
         "of equal norm, averaged over the neurons of {{ value: variance-decomposition.seeds }} networks of width "
         "{{ value: variance-decomposition.width }} and split into the squared mean over inputs (orange: the same for "
         "every input, \"fake\") and the variance across inputs (blue: the part that differs between inputs; deep "
-        "down, at finite width, much of it is the spread of the inputs' scales, as chapter 2 measures). The 95% interval "
+        "down, at finite width, much of it is the spread of the inputs' scales: [what finite width adds](reasons.md#what-finite-width-adds)). The 95% interval "
         "over networks of the boundary between them is at most "
         "{{ value: variance-decomposition.max_boundary_ci_width | up .1% }} of the bar, too thin to draw"
         "<span class='dl-screen-only'> (a bar's tooltip gives it)</span>. The variance share "
