@@ -185,7 +185,8 @@ def chart(rows: list, p: dict, stacked: bool = False) -> alt.VConcatChart | alt.
         color=color, strokeDash=alt.StrokeDash("draw:N", legend=None),  # which of the networks drawn
         tooltip=[alt.Tooltip("draw:N", title="network"), alt.Tooltip("theta:Q", format=".2f"),
                  alt.Tooltip("output:Q", format=".3f")],
-    ).properties(height=height, title=alt.Title(alt.expr(f"['(a) What it computes', {setting}]")))
+    ).properties(height=height, title=alt.Title(alt.expr(f"['(a) What it computes', {setting}]"),
+                                                subtitle="two networks: solid and dashed"))
 
     layers = view("layer")
     # Whole layers only, and at depth 1 (layers 0 and 1) no tick between them to round to a second "1".
@@ -207,8 +208,10 @@ def chart(rows: list, p: dict, stacked: bool = False) -> alt.VConcatChart | alt.
                 tooltip=tooltip),
             layers.transform_filter(f"isValid(datum.{theory})").mark_line(
                 color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=2).encode(x=layer_x, y=f"{theory}:Q"),
-        ).properties(height=height, title=title)
+        ).properties(height=height, title=alt.Title(title, subtitle=theory_key))
 
+    # the key the caption gives, at the views: readers on a phone see a view and not the caption
+    theory_key = "grey dashed: infinite width, where known"  # residual + batch norm: none (a subtitle is fixed text)
     collapse = by_layer("cbar", "theory", "mean cosine c̄ₗ", "(b) Collapse: mean cosine between inputs")
     share = by_layer("share", "share_theory", "meaningful share", "(c) Meaningful share of the second moment")
 
@@ -247,7 +250,9 @@ def chart(rows: list, p: dict, stacked: bool = False) -> alt.VConcatChart | alt.
             x=alt.value(12), y=alt.value(train_height * 0.7),
             text=alt.value(["no training runs at this depth",  # two lines: one is wider than a phone's column
                             f"(trained: {', '.join(map(str, p['trained_depths']))})"])),
-    ).properties(height=train_height, title="(e) Training at its best learning rate")
+    ).properties(height=train_height, title=alt.Title("(e) Training at its best learning rate", subtitle=[
+        "line: mean of the runs; band: their range",
+        f"grey dashed: ½ (a constant output) and {p['threshold']:g}"]))
 
     return two_by_row([circle, collapse, share, step, training], stacked, spacing=22).add_params(
         depth, architecture).resolve_scale(color="independent", strokeDash="independent")
