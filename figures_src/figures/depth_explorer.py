@@ -198,6 +198,9 @@ def chart(rows: list, p: dict, stacked: bool = False) -> alt.VConcatChart | alt.
                alt.Tooltip("theory:Q", title="infinite width", format=".4f"),
                alt.Tooltip("share:Q", title="meaningful share", format=".4f"), alt.Tooltip("networks:Q")]
 
+    # the key the caption gives, at the views: readers on a phone see a view and not the caption
+    theory_key = "grey dashed: infinite width, where known"  # residual + batch norm: none (a subtitle is fixed text)
+
     def by_layer(field: str, theory: str, axis_title: str, title: str) -> alt.LayerChart:
         """A mean over networks by layer, its 95% band and the infinite-width curve (grey dashed)."""
         return alt.layer(
@@ -210,8 +213,6 @@ def chart(rows: list, p: dict, stacked: bool = False) -> alt.VConcatChart | alt.
                 color=theme.THEORY_COLOR, strokeDash=theme.THEORY_DASH, strokeWidth=2).encode(x=layer_x, y=f"{theory}:Q"),
         ).properties(height=height, title=alt.Title(title, subtitle=theory_key))
 
-    # the key the caption gives, at the views: readers on a phone see a view and not the caption
-    theory_key = "grey dashed: infinite width, where known"  # residual + batch norm: none (a subtitle is fixed text)
     collapse = by_layer("cbar", "theory", "mean cosine c̄ₗ", "(b) Collapse: mean cosine between inputs")
     share = by_layer("share", "share_theory", "meaningful share", "(c) Meaningful share of the second moment")
 
