@@ -258,7 +258,6 @@ def test_five_views_go_two_by_row_in_a_wide_column_and_one_above_another_on_a_ph
         page.close()
 
 
-
 def test_a_chart_taller_than_the_screen_keeps_its_controls_in_view(browser, site_url):
     """On a phone the hero is about 1,300 px tall, its controls under view (e): a reader who moved them had to
     scroll a screen and a half back up to see (a) to (c) change. While any part of the chart is on screen its
@@ -288,6 +287,7 @@ def test_a_chart_taller_than_the_screen_keeps_its_controls_in_view(browser, site
                                                             "e.querySelector('.vega-bindings').getBoundingClientRect().top]")
     assert controls_top >= svg_bottom - 0.5, (svg_bottom, controls_top)
     page.close()
+
 
 # Moves the chart's controls to `state`, then names every text of the drawing that lies outside it.
 TEXTS_OUTSIDE_AFTER = """(element, state) => {

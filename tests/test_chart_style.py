@@ -235,6 +235,7 @@ def test_a_layer_title_names_the_layer_drawn_and_says_when_the_slider_stands_els
     drawn, the deepest at or below the slider, and add a line saying so exactly when that is not the slider's
     own layer."""
     figures, checked = pipeline.discover(), set()
+    naming = re.compile(r"\b(?:layer|depth) (\d+)$")  # the title line naming the layer drawn
     for fid, spec in exported_specs(site_dir).items():
         slider = next((p for p in spec.get("params", []) if p["name"] == "layer" and "bind" in p), None)
         if slider is None:
@@ -251,10 +252,10 @@ def test_a_layer_title_names_the_layer_drawn_and_says_when_the_slider_stands_els
             next(p for p in state["params"] if p["name"] == "layer")["value"] = at
             scene = vl_convert.vegalite_to_scenegraph(state, vl_version=vl_version())
             titles = [lines for title in texts_of(json.loads(scene) if isinstance(scene, str) else scene, "title-text")
-                      for lines in title if any(re.search(r"\b(layer|depth) \d+$", line) for line in lines)]
+                      for lines in title if any(map(naming.search, lines))]
             assert len(titles) == 1, f"{fid} at layer {at}: titles naming a layer: {titles}"
             lines = titles[0]
-            named = next(int(re.search(r"\d+$", line).group()) for line in lines if re.search(r"\b(layer|depth) \d+$", line))
+            named = next(int(found.group(1)) for found in map(naming.search, lines) if found)
             expected = max(s for s in stored if s <= at)
             assert named == expected, f"{fid} at layer {at}: the title names {named}, the data's layer drawn is {expected}"
             notes = [line for line in lines if "nearest below" in line]
